@@ -1,0 +1,1 @@
+"""One module per API action; template.yaml routes each action to its own Lambda."""

@@ -1,0 +1,74 @@
+"""GET /api/swagger (Swagger UI) and /api/swagger.json: the OpenAPI document, generated from the
+pydantic models of every API function's resolver (Powertools OpenAPIMerge). Anonymous."""
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from apigw.app import lambda_handler
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBase
+
+app = APIGatewayHttpResolver()
+_HERE = Path(__file__).resolve().parent
+
+
+@app.get("/api/swagger.json", include_in_schema=False)
+def document() -> Response[Any]:
+    return Response(200, "application/json", openapi_json())
+
+
+@app.get("/api/swagger", include_in_schema=False)
+def swagger_ui() -> Response[Any]:
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+    html = generate_swagger_html(
+        openapi_json().replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        None, None, False,
+    )
+    return Response(200, "text/html", html)
+
+
+@cache
+def openapi_json() -> str:
+    return json.dumps(openapi_document(), indent=1)
+
+
+def openapi_document() -> dict[str, Any]:
+    merge = OpenAPIMerge(
+        title="CVAT v1 task API",
+        version="1.2",
+        description="The /api/v1 task API of CVAT 1.2 on API Gateway, Lambda, DynamoDB, S3 and Step Functions.",
+        security_schemes={
+            "token": APIKey(name="Authorization", in_=APIKeyIn.header,
+                            description="`Token <key>` or `Bearer <key>`, the key from /api/v1/auth/login"),
+            "session": APIKey(name="sessionid", in_=APIKeyIn.cookie, description="The cookie login sets"),
+            "basic": HTTPBase(scheme="basic"),
+        },
+        security=[{"token": []}, {"session": []}, {"basic": []}],
+        on_conflict="first",
+    )
+    for path in sorted(_HERE.glob("*.py")):
+        if path.stem not in ("__init__", "api_docs", "fallback"):
+            merge.add_file(path)
+    document = merge.get_openapi_schema()
+    return _register_request_schemas(document)
+
+
+def _register_request_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Request bodies documented through openapi_extensions carry their schemas along
+    (x-cvat-schemas); they belong in components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                schemas.update(operation.pop("x-cvat-schemas", {}))
+    return document
+
+
+handler = lambda_handler(app)

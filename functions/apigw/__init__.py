@@ -1,0 +1,1 @@
+"""API Gateway glue shared by every API handler: the resolver, authentication, bodies, errors."""

@@ -1,0 +1,165 @@
+"""The resolver every API function uses: Powertools' HTTP API resolver with validation (for the
+OpenAPI document), the shared authentication middleware, and one mapping of domain errors to
+CVAT's status codes and bodies."""
+
+import base64
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from apigw import credentials
+from apigw.body import parse_body
+from shared.auth import Principal
+from shared.config import settings
+from shared.errors import (
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RequestInProgress,
+    ValidationFailed,
+)
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def create_app(*, public: bool = False) -> APIGatewayHttpResolver:
+    """A resolver for one action. Unless `public`, callers must authenticate first."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    _map_errors(app)
+    if not public:
+        app.use(middlewares=[_authenticate])
+    return app
+
+
+def lambda_handler(app: APIGatewayHttpResolver) -> Handler:
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler
+
+
+# ---------------------------------------------------------------- request helpers
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    return app.context["principal"]  # type: ignore[no-any-return]
+
+
+def base_url(app: APIGatewayHttpResolver) -> str:
+    """scheme://host of the request, for the absolute `url` fields (spec §0)."""
+    headers = app.current_event.headers
+    host = headers.get("host") or app.current_event.request_context.domain_name
+    scheme = headers.get("x-forwarded-proto", "https")
+    return f"{scheme}://{host}"
+
+
+def is_https(app: APIGatewayHttpResolver) -> bool:
+    return base_url(app).startswith("https://")
+
+
+def query(app: APIGatewayHttpResolver) -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def body(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    return parse_body(
+        app.current_event.headers.get("content-type", ""),
+        raw_body(app),
+        limit=settings().max_request_body,
+    )
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    event = app.current_event
+    if event.body is None:
+        return b""
+    if event.is_base64_encoded:
+        return base64.b64decode(event.body)
+    return event.body.encode()
+
+
+# ---------------------------------------------------------------- responses
+
+
+def json_response(status: int, content: Any, *, headers: dict[str, str] | None = None,
+                  cookies: list[Cookie] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(content, ensure_ascii=False),
+        headers=headers,
+        cookies=cookies,
+    )
+
+
+def binary_response(content: bytes, content_type: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=200, content_type=content_type, body=content, headers=headers)
+
+
+def redirect(location: str) -> Response:
+    return Response(status_code=302, content_type="application/json", body="", headers={"Location": location})
+
+
+def detail(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"detail": message}, headers=headers)
+
+
+# ---------------------------------------------------------------- middleware and errors
+
+
+def _authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    event = app.current_event
+    app.append_context(principal=credentials.authenticate(event.headers, event.cookies or []))
+    return next_middleware(app)
+
+
+def _map_errors(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(NotAuthenticated)
+    def _401(error: NotAuthenticated) -> Response:
+        return detail(401, error.detail, {"WWW-Authenticate": "Token"})
+
+    @app.exception_handler(PermissionDenied)
+    def _403(error: PermissionDenied) -> Response:
+        return detail(403, error.detail)
+
+    @app.exception_handler(NotFound)
+    def _404(error: NotFound) -> Response:
+        return detail(404, error.detail)
+
+    @app.exception_handler(ValidationFailed)
+    def _400(error: ValidationFailed) -> Response:
+        return json_response(400, error.body)
+
+    @app.exception_handler(PayloadTooLarge)
+    def _413(error: PayloadTooLarge) -> Response:
+        return detail(413, error.detail)
+
+    @app.exception_handler(RequestInProgress)
+    def _409(error: RequestInProgress) -> Response:
+        return detail(409, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        fields: dict[str, list[str]] = {}
+        for item in error.errors():
+            name = str(item["loc"][-1]) if item.get("loc") else "non_field_errors"
+            fields.setdefault(name, []).append(str(item.get("msg", "Invalid value.")))
+        return json_response(400, fields)

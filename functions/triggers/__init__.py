@@ -1,0 +1,1 @@
+"""Functions started by AWS events (S3 notifications)."""

@@ -1,0 +1,266 @@
+"""Attaching media to a task (spec §5.1): the data record, client uploads, upload slots for
+large media, and the start of the CreateTask workflow once every announced file is in S3."""
+
+import json
+import posixpath
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from shared import aws, storage
+from shared.auth import Principal
+from shared.config import settings
+from shared.counters import allocate
+from shared.errors import ValidationFailed
+from shared.permissions import can_change_task
+from shared.schemas import DataRequest, UploadRequest
+from shared.tables import TaskItem
+from shared.tasks import execution_arn, load_task, task_for
+from shared.validation import validate
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    COPYING = "copying"
+    EXTRACTING = "extracting"
+    CHUNKS = "chunks"
+    SAVING = "saving"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ClientFile:
+    name: str
+    content: bytes
+
+
+def attach_data(principal: Principal, task_id: int, fields: dict[str, Any],
+                files: list[ClientFile]) -> dict[str, Any]:
+    """POST /tasks/{id}/data: stores small client files in S3 and starts CreateTask."""
+    task, _ = task_for(principal, task_id, can_change_task)
+    _check_attachable(task)
+    request = validate(DataRequest, fields)
+    _refuse_remote(request)
+    names = _unique_names([f.name for f in files], "client_files")
+    upload_id = uuid.uuid4().hex
+    record = _record(request, allocate("data"), client_files=names)
+    _store_record(task, record, upload_id, [{"name": n, "size": len(f.content)} for n, f in zip(names, files)])
+    prefix = storage.upload_prefix(task_id, upload_id)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda nf: storage.put(prefix + nf[0], nf[1].content), zip(names, files)))
+    start_if_complete(task_id, upload_id)
+    return _answer(record)
+
+
+def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """POST /tasks/{id}/uploads: the data options plus the files to come; answers one
+    presigned PUT URL per file. CreateTask starts when the last file has arrived."""
+    task, _ = task_for(principal, task_id, can_change_task)
+    _check_attachable(task)
+    request = validate(UploadRequest, fields)
+    _refuse_remote(request)
+    names = _unique_names([f.name for f in request.files], "files")
+    upload_id = uuid.uuid4().hex
+    record = _record(request, allocate("data"), client_files=names)
+    expected = [{"name": n, "size": f.size} for n, f in zip(names, request.files)]
+    _store_record(task, record, upload_id, expected)
+    prefix = storage.upload_prefix(task_id, upload_id)
+    return {
+        "upload_id": upload_id,
+        "expires_in": storage.PRESIGN_SECONDS,
+        "files": [
+            {"name": f["name"], "url": storage.presigned_put(prefix + f["name"], f["size"]), "method": "PUT",
+             "headers": {"Content-Length": str(f["size"])}}
+            for f in expected
+        ],
+        "data": _answer(record),
+    }
+
+
+def upload_arrived(key: str) -> bool:
+    """The S3 trigger: a file arrived under uploads/{task_id}/{upload_id}/."""
+    parts = key.split("/", 3)
+    if len(parts) < 4 or parts[0] != "uploads" or not parts[1].isdigit():
+        return False
+    return start_if_complete(int(parts[1]), parts[2])
+
+
+def start_if_complete(task_id: int, upload_id: str) -> bool:
+    """Starts CreateTask when every announced file is in S3. Safe to call many times and
+    concurrently: the execution name is claimed once with a conditional write."""
+    try:
+        task = load_task(task_id)
+    except Exception:
+        return False
+    if task.upload_id != upload_id or task.execution_name or task.data is None:
+        return False
+    if not _all_arrived(task_id, upload_id, task.expected_files or []):
+        return False
+    name = f"task-{task_id}-{upload_id}"
+    try:
+        task.update(
+            actions=[TaskItem.execution_name.set(name)],
+            condition=(TaskItem.upload_id == upload_id) & TaskItem.execution_name.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    payload = {"task_id": task_id, "data_id": int(task.data["id"]), "execution": name}
+    client = aws.stepfunctions()
+    try:
+        client.start_execution(
+            stateMachineArn=settings().create_task_state_machine_arn, name=name, input=json.dumps(payload),
+        )
+    except client.exceptions.ExecutionAlreadyExists:
+        pass
+    except Exception:
+        task.update(actions=[TaskItem.execution_name.remove()])
+        raise
+    return True
+
+
+def _all_arrived(task_id: int, upload_id: str, expected: list[dict[str, Any]]) -> bool:
+    prefix = storage.upload_prefix(task_id, upload_id)
+    arrived = {o["Key"][len(prefix):]: int(o["Size"]) for o in storage.list_objects(prefix)}
+    return all(arrived.get(f["name"]) == f["size"] for f in expected)
+
+
+def _check_attachable(task: TaskItem) -> None:
+    if task.data is not None and task.stage != Stage.FAILED:
+        raise ValidationFailed.non_field(
+            "This task already has data. Adding more data is not implemented: create a new task."
+        )
+
+
+def _refuse_remote(request: DataRequest) -> None:
+    if request.remote_files:
+        raise ValidationFailed.field(
+            "remote_files", "remote_files are not supported yet: send client_files, use an upload "
+            "slot (POST /api/v1/tasks/{id}/uploads) or server_files from the share.",
+        )
+
+
+def _unique_names(names: list[str], field: str) -> list[str]:
+    cleaned = [_clean_path(name, field) for name in names]
+    if len(set(cleaned)) != len(cleaned):
+        duplicate = next(n for n in cleaned if cleaned.count(n) > 1)
+        raise ValidationFailed.field(field, f"File names must be unique: {duplicate} is sent twice.")
+    return cleaned
+
+
+def _clean_path(name: str, field: str) -> str:
+    path = name.replace("\\", "/").lstrip("/")
+    normal = posixpath.normpath(path)
+    if not path or normal in (".", "..") or normal.startswith("../") or "\0" in path:
+        raise ValidationFailed.field(field, f"Bad file name: {name!r}")
+    return normal
+
+
+def _record(request: DataRequest, data_id: int, *, client_files: list[str]) -> dict[str, Any]:
+    return {
+        "id": data_id,
+        "chunk_size": request.chunk_size,
+        "size": 0,
+        "image_quality": request.image_quality,
+        "start_frame": request.start_frame,
+        "stop_frame": request.stop_frame,
+        "frame_filter": request.frame_filter,
+        "step": request.step,
+        "compressed_chunk_type": "imageset",
+        "original_chunk_type": "imageset",
+        "client_files": client_files,
+        "server_files": request.server_files,
+        "remote_files": request.remote_files,
+        "use_zip_chunks": request.use_zip_chunks,
+        "use_cache": request.use_cache,
+        "sorting_method": request.sorting_method,
+    }
+
+
+def _store_record(task: TaskItem, record: dict[str, Any], upload_id: str, expected: list[dict[str, Any]]) -> None:
+    try:
+        task.update(
+            actions=[
+                TaskItem.data.set(record),
+                TaskItem.upload_id.set(upload_id),
+                TaskItem.expected_files.set(expected),
+                TaskItem.execution_name.remove(),
+                TaskItem.stage.set(Stage.QUEUED.value),
+                TaskItem.error.remove(),
+                TaskItem.chunks_total.remove(),
+                TaskItem.chunks_done.remove(),
+            ],
+            condition=TaskItem.data.does_not_exist() | (TaskItem.stage == Stage.FAILED.value),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            _check_attachable(load_task(int(task.task_id)))
+        raise
+
+
+def _answer(record: dict[str, Any]) -> dict[str, Any]:
+    """The data record as the 202 answer shows it (spec §5.1; use_* are echoed as false)."""
+    return {
+        "chunk_size": record["chunk_size"],
+        "size": record["size"],
+        "image_quality": record["image_quality"],
+        "start_frame": record["start_frame"],
+        "stop_frame": record["stop_frame"] or 0,
+        "frame_filter": record["frame_filter"],
+        "compressed_chunk_type": record["compressed_chunk_type"],
+        "original_chunk_type": record["original_chunk_type"],
+        "client_files": record["client_files"],
+        "server_files": record["server_files"],
+        "remote_files": record["remote_files"],
+        "use_zip_chunks": False,
+        "use_cache": False,
+    }
+
+
+# ---------------------------------------------------------------- status
+
+
+def creation_status(principal: Principal, task_id: int) -> dict[str, str]:
+    """GET /tasks/{id}/status (spec §8), read from the task and its CreateTask execution."""
+    task, _ = task_for(principal, task_id)
+    if task.error:
+        return {"state": "Failed", "message": task.error}
+    if task.data is None or task.stage == Stage.DONE:
+        return {"state": "Finished", "message": ""}
+    if not task.execution_name:
+        return {"state": "Queued", "message": ""}
+    client = aws.stepfunctions()
+    try:
+        execution = client.describe_execution(executionArn=execution_arn(task.execution_name))
+    except client.exceptions.ExecutionDoesNotExist:
+        return {"state": "Queued", "message": ""}
+    state = execution["status"]
+    if state == "RUNNING":
+        return {"state": "Started", "message": progress_message(task)}
+    if state == "SUCCEEDED":
+        return {"state": "Finished", "message": ""}
+    error = execution.get("error", "Error")
+    cause = execution.get("cause", "The task could not be created.")
+    return {"state": "Failed", "message": f"{error}: {cause}\n"}
+
+
+def progress_message(task: TaskItem) -> str:
+    stage = task.stage
+    if stage == Stage.COPYING:
+        return "Data are being copied from share.."
+    if stage == Stage.EXTRACTING:
+        return "Media files are being extracted..."
+    if stage == Stage.CHUNKS:
+        total = int(task.chunks_total or 0)
+        done = int(task.chunks_done or 0)
+        percent = int(100 * done / total) if total else 0
+        return f"Images are being compressed {percent}%"
+    if stage == Stage.SAVING:
+        return "Task is being saved in database"
+    return ""

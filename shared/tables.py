@@ -1,0 +1,135 @@
+"""PynamoDB models of the DynamoDB tables declared in template.yaml.
+
+Table names come from the environment on first use (a descriptor on Meta), so importing this
+module needs neither AWS nor environment variables.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from shared.config import settings
+
+
+class _TableName:
+    """Resolves a table name from the settings each time PynamoDB asks for it."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def __get__(self, obj: Any, owner: Any) -> str:
+        return str(getattr(settings(), self.field))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TasksByKind(GlobalSecondaryIndex["TaskItem"]):
+    """Every task under one partition, newest first (ids grow): the task list."""
+
+    class Meta:
+        index_name = "by-kind"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    task_id = NumberAttribute(range_key=True)
+
+
+class TaskItem(Model):
+    class Meta:
+        table_name = _TableName("tasks_table")
+
+    task_id = NumberAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="task")
+    name = UnicodeAttribute()
+    owner_id = NumberAttribute(null=True)
+    assignee_id = NumberAttribute(null=True)
+    bug_tracker = UnicodeAttribute(default="")
+    created_date = UTCDateTimeAttribute(default=utcnow)
+    updated_date = UTCDateTimeAttribute(default=utcnow)
+    overlap = NumberAttribute(null=True)
+    segment_size = NumberAttribute(default=0)
+    z_order = BooleanAttribute(default=False)
+    project_id = NumberAttribute(null=True)
+    mode = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="annotation")
+    labels = JSONAttribute(default=list)
+    # The attached data record (spec §5.1), absent until POST /data.
+    data = JSONAttribute(null=True)
+    # Task creation (the CreateTask workflow): announced uploads, the execution, its progress.
+    upload_id = UnicodeAttribute(null=True)
+    expected_files = JSONAttribute(null=True)  # [{"name": ..., "size": ...}] still to arrive
+    execution_name = UnicodeAttribute(null=True)
+    stage = UnicodeAttribute(null=True)  # one of shared.creation.Stage
+    chunks_total = NumberAttribute(null=True)
+    chunks_done = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)  # the Failed message, "<ErrorType>: <text>\n"
+    by_kind = TasksByKind()
+
+
+class JobsByTask(GlobalSecondaryIndex["JobItem"]):
+    class Meta:
+        index_name = "by-task"
+        projection = AllProjection()
+
+    task_id = NumberAttribute(hash_key=True)
+    job_id = NumberAttribute(range_key=True)
+
+
+class JobsByAssignee(GlobalSecondaryIndex["JobItem"]):
+    """Sparse: only jobs with an assignee."""
+
+    class Meta:
+        index_name = "by-assignee"
+        projection = AllProjection()
+
+    assignee_id = NumberAttribute(hash_key=True)
+    job_id = NumberAttribute(range_key=True)
+
+
+class JobItem(Model):
+    class Meta:
+        table_name = _TableName("jobs_table")
+
+    job_id = NumberAttribute(hash_key=True)
+    task_id = NumberAttribute()
+    start_frame = NumberAttribute()
+    stop_frame = NumberAttribute()
+    status = UnicodeAttribute(default="annotation")
+    assignee_id = NumberAttribute(null=True)
+    version = NumberAttribute(default=0)
+    by_task = JobsByTask()
+    by_assignee = JobsByAssignee()
+
+
+class CounterItem(Model):
+    class Meta:
+        table_name = _TableName("counters_table")
+
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+class SessionItem(Model):
+    """A login session; the key itself is never stored, only its SHA-256."""
+
+    class Meta:
+        table_name = _TableName("sessions_table")
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute()
+    user_id = NumberAttribute()
+    csrf_token = UnicodeAttribute()
+    created = UTCDateTimeAttribute(default=utcnow)
+    expires = TTLAttribute()
