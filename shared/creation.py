@@ -1,0 +1,468 @@
+"""The steps of the CreateTask workflow: Prepare, BuildChunk (one per chunk, in parallel),
+Finalize, and MarkFailed (spec §5.2 - §5.7).
+
+Step Functions state stays small: Prepare writes the frame plan to S3 and returns only chunk
+numbers; each chunk worker reads the plan and writes its chunks plus a part of the manifest;
+Finalize assembles the manifest, creates segments and jobs and marks the task ready. Every
+step checks that its execution is still the task's current one, so a stale execution (the
+task was deleted, or its data re-posted after a failure) changes nothing.
+"""
+
+import json
+import posixpath
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel
+from pynamodb.exceptions import UpdateError
+
+from shared import archives, chunks, media, storage
+from shared.data import Stage
+from shared.errors import MediaError, NotFound
+from shared.frames import chunk_key, manifest_key
+from shared.jobs import create_jobs, delete_jobs, plan_segments
+from shared.server import share_key
+from shared.tables import TaskItem
+from shared.tasks import load_task
+
+logger = Logger(child=True)
+
+
+class Step(BaseModel):
+    """What every step of the state machine receives."""
+
+    task_id: int
+    data_id: int
+    execution: str
+
+
+class ChunkStep(Step):
+    chunk: int
+
+
+class StepError(BaseModel):
+    Error: str = "Error"
+    Cause: str | None = None
+
+
+class FailedStep(Step):
+    error: StepError
+
+
+class StaleExecution(Exception):
+    """The task no longer waits for this execution (deleted, or data posted again)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str  # S3 key of the bytes
+    name: str  # relative path shown in the meta and exports
+
+
+# ---------------------------------------------------------------- Prepare
+
+
+def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
+    task = _current(task_id, execution)
+    data = task.data
+    sources = _gather_sources(task)
+    kind, media_sources = _classify(sources)
+    if kind == media.MediaType.PDF:
+        raise MediaError("PDF documents are not supported yet: convert the pages to images and upload those")
+    if kind in (media.MediaType.ARCHIVE, media.MediaType.ZIP):
+        _set_stage(task, execution, Stage.EXTRACTING)
+        media_sources = _extract(media_sources[0], data_id)
+    if kind == media.MediaType.VIDEO:
+        plan = _plan_video(media_sources[0], data, data_id)
+    else:
+        plan = _plan_images(_sorted(media_sources, data["sorting_method"], data["client_files"]), data, data_id)
+    storage.put(_plan_key(data_id), json.dumps(plan).encode(), "application/json")
+    count = -(-len(plan["frames"]) // plan["chunk_size"])
+    _set_stage(task, execution, Stage.CHUNKS, chunks_total=count, chunks_done=0)
+    return {"chunks": list(range(count))}
+
+
+def _gather_sources(task: TaskItem) -> list[Source]:
+    data = task.data
+    sources: list[Source] = []
+    if task.expected_files:
+        prefix = storage.upload_prefix(int(task.task_id), str(task.upload_id))
+        for announced in task.expected_files:
+            if announced["size"] == 0:
+                raise MediaError(f"{announced['name']} is empty (0 bytes)")
+            sources.append(Source(prefix + announced["name"], announced["name"]))
+    if data["server_files"]:
+        _set_stage(task, str(task.execution_name), Stage.COPYING)
+        sources += _share_sources(data["server_files"])
+    return sources
+
+
+def _share_sources(paths: list[str]) -> list[Source]:
+    """Files and folders of the share. A folder listed with one of its own files counts once,
+    as the folder (the spec's fix of CVAT's quirk)."""
+    found: dict[str, Source] = {}
+    root = share_key("")
+    for path in paths:
+        if ".." in path.replace("\\", "/").split("/"):
+            raise MediaError("Don't use '..' inside file paths")
+        try:
+            key = share_key(path)
+        except ValueError:
+            raise MediaError(f"Bad file path: {path}") from None
+        objects = [o for o in storage.list_objects(key.rstrip("/") + "/")]
+        if not key.endswith("/") and storage.exists(key):
+            objects = [{"Key": key, "Size": storage.size_of(key)}]
+        if not objects:
+            raise MediaError(f"Bad file path: {path}")
+        for item in objects:
+            if item["Key"].endswith("/"):
+                continue
+            if item["Size"] == 0:
+                raise MediaError(f"{item['Key'][len(root):]} is empty (0 bytes)")
+            found[item["Key"]] = Source(item["Key"], item["Key"][len(root):])
+    return list(found.values())
+
+
+def _classify(sources: list[Source]) -> tuple[media.MediaType, list[Source]]:
+    by_type: dict[media.MediaType, list[Source]] = {}
+    for source in sources:
+        kind = media.classify(source.name)
+        if kind is not None:
+            by_type.setdefault(kind, []).append(source)
+    if not by_type:
+        raise MediaError("No media data found")
+    images = by_type.get(media.MediaType.IMAGE, [])
+    singles = {k: v for k, v in by_type.items() if k != media.MediaType.IMAGE}
+    if images and not singles:
+        return media.MediaType.IMAGE, images
+    if len(singles) == 1 and not images:
+        (kind, found), = singles.items()
+        if len(found) == 1:
+            return kind, found
+    counts = ", ".join(
+        f"{len(by_type.get(kind, []))} {label}(s)"
+        for kind, label in ((media.MediaType.IMAGE, "image"), (media.MediaType.VIDEO, "video"),
+                            (media.MediaType.ARCHIVE, "archive"), (None, "directory"),
+                            (media.MediaType.PDF, "pdf"), (media.MediaType.ZIP, "zip"))
+        if kind is not None or label == "directory"
+    )
+    raise MediaError(
+        "Only one video, archive, pdf, zip or many image, directory can be used simultaneously, "
+        f"but {counts} found."
+    )
+
+
+def _extract(archive: Source, data_id: int) -> list[Source]:
+    """Unpacks the images of an archive into data/{id}/raw/ (other members are ignored)."""
+    raw = storage.data_prefix(data_id) + "raw/"
+    extracted: list[Source] = []
+    with storage.S3Reader(archive.key) as reader, ThreadPoolExecutor(max_workers=8) as pool:
+        uploads = []
+        for name, content in archives.members(archive.name, reader):  # type: ignore[arg-type]
+            if media.classify(name) != media.MediaType.IMAGE:
+                continue
+            if not content:
+                raise MediaError(f"{name} in {posixpath.basename(archive.name)} is empty (0 bytes)")
+            source = Source(raw + name, name)
+            extracted.append(source)
+            uploads.append(pool.submit(storage.put, source.key, content))
+        for upload in uploads:
+            upload.result()
+    if not extracted:
+        raise MediaError(f"No media data found: {posixpath.basename(archive.name)} holds no images")
+    return extracted
+
+
+def _sorted(sources: list[Source], method: str, predefined: list[str]) -> list[Source]:
+    if method == "predefined":
+        order = {name: index for index, name in enumerate(predefined)}
+        return sorted(sources, key=lambda s: (order.get(s.name, len(order)), s.name))
+    if method == "natural":
+        return sorted(sources, key=lambda s: _natural_key(s.name))
+    return sorted(sources, key=lambda s: s.name)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", name)]
+
+
+def _selection(count: int, data: dict[str, Any]) -> list[int]:
+    start, stop, step = int(data["start_frame"]), data.get("stop_frame"), int(data.get("step", 1))
+    if count == 0:
+        raise MediaError("No media data found")
+    if start >= count:
+        raise MediaError(f"start_frame {start} is beyond the last frame of the media ({count} frames: 0..{count - 1})")
+    last = count - 1 if stop is None else min(int(stop), count - 1)
+    selected = list(range(start, last + 1, step))
+    if not selected:
+        raise MediaError("The frame filter selects no frame")
+    return selected
+
+
+def _plan_images(sources: list[Source], data: dict[str, Any], data_id: int) -> dict[str, Any]:
+    selected = _selection(len(sources), data)
+    first = storage.get(sources[0].key)
+    try:
+        width, height = media.image_size(first)
+        preview = media.make_preview(media.open_upright(first))
+    except MediaError:
+        raise
+    except Exception as error:
+        raise MediaError(f"{sources[0].name} is not an image this service can read: {error}") from None
+    storage.put(storage.data_prefix(data_id) + "preview.jpeg", preview, "image/jpeg")
+    chunk_size = data.get("chunk_size") or media.default_chunk_size(width, height)
+    return {
+        "kind": "images",
+        "chunk_size": int(chunk_size),
+        "quality": int(data["image_quality"]),
+        "compressed": "imageset",
+        "original": "imageset",
+        "frames": [asdict(sources[index]) for index in selected],
+    }
+
+
+def _plan_video(source: Source, data: dict[str, Any], data_id: int) -> dict[str, Any]:
+    with storage.S3Reader(source.key) as reader:
+        probe = media.probe_video(reader)  # type: ignore[arg-type]
+        selected = _selection(probe.frame_count, data)
+        preview = media.video_preview(reader, probe)  # type: ignore[arg-type]
+    storage.put(storage.data_prefix(data_id) + "preview.jpeg", preview, "image/jpeg")
+    zip_chunks = bool(data["use_zip_chunks"])
+    chunk_size = data.get("chunk_size") or (
+        media.default_chunk_size(probe.width, probe.height) if zip_chunks else media.VIDEO_CHUNK_SIZE
+    )
+    return {
+        "kind": "video",
+        "chunk_size": int(chunk_size),
+        "quality": int(data["image_quality"]),
+        "compressed": "imageset" if zip_chunks else "video",
+        "original": "video",
+        "source": asdict(source),
+        "probe": media.probe_to_dict(probe),
+        "frames": selected,
+        "width": probe.width,
+        "height": probe.height,
+    }
+
+
+# ---------------------------------------------------------------- BuildChunk
+
+
+def build_chunk(task_id: int, data_id: int, execution: str, chunk: int) -> dict[str, Any]:
+    task = _current(task_id, execution)
+    plan = json.loads(storage.get(_plan_key(data_id)))
+    size = plan["chunk_size"]
+    frames = plan["frames"][chunk * size:(chunk + 1) * size]
+    if plan["kind"] == "images":
+        part = _image_chunk(data_id, chunk, frames, plan["quality"])
+    else:
+        part = _video_chunk(data_id, chunk, frames, plan)
+    storage.put(_part_key(data_id, chunk), json.dumps(part).encode(), "application/json")
+    try:
+        task.update(actions=[TaskItem.chunks_done.add(1)], condition=TaskItem.execution_name == execution)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleExecution(execution) from None
+        raise
+    return {"chunk": chunk, "frames": len(frames)}
+
+
+def _image_chunk(data_id: int, chunk: int, frames: list[dict[str, str]], quality: int) -> dict[str, Any]:
+    contents = storage.get_many([f["key"] for f in frames])
+    compressed: list[tuple[str, bytes]] = []
+    original: list[tuple[str, bytes]] = []
+    sizes = []
+    for index, (frame, content) in enumerate(zip(frames, contents, strict=True)):
+        try:
+            image = media.process_image(content, frame["name"], quality)
+        except MediaError:
+            raise
+        except Exception as error:
+            raise MediaError(f"{frame['name']} is not an image this service can read: {error}") from None
+        compressed.append((f"{index:06d}.jpeg", image.compressed))
+        original.append((f"{index:06d}{image.original_ext}", image.original))
+        sizes.append({"name": frame["name"], "width": image.width, "height": image.height})
+    members = {
+        "compressed": _put_zip(chunk_key(data_id, "compressed", chunk, "imageset"), compressed),
+        "original": _put_zip(chunk_key(data_id, "original", chunk, "imageset"), original),
+    }
+    return {"frames": sizes, "members": members}
+
+
+def _put_zip(key: str, entries: list[tuple[str, bytes]]) -> list[list[Any]]:
+    archive = chunks.build_zip_chunk(entries)
+    storage.put(key, archive.data, "application/zip")
+    return [[offset, length, posixpath.splitext(name)[1]] for (name, _), (offset, length)
+            in zip(entries, archive.members, strict=True)]
+
+
+def _video_chunk(data_id: int, chunk: int, indices: list[int], plan: dict[str, Any]) -> dict[str, Any]:
+    probe = media.probe_from_dict(plan["probe"])
+    with storage.S3Reader(plan["source"]["key"]) as reader:
+        decoded = [frame for _, frame in media.iter_frames(reader, probe, indices)]  # type: ignore[arg-type]
+    if len(decoded) != len(indices):
+        raise MediaError(f"{plan['source']['name']}: frames {indices[0]}..{indices[-1]} could not all be decoded")
+    quality = plan["quality"]
+    original = chunks.encode_video_chunk(decoded, "original", quality)
+    storage.put(chunk_key(data_id, "original", chunk, "video"), original, "video/mp4")
+    part: dict[str, Any] = {"frames": []}
+    if plan["compressed"] == "video":
+        compressed = chunks.encode_video_chunk(decoded, "compressed", quality)
+        storage.put(chunk_key(data_id, "compressed", chunk, "video"), compressed, "video/mp4")
+    else:
+        entries = [(f"{i:06d}.jpeg", chunks.frame_to_jpeg(frame, quality)) for i, frame in enumerate(decoded)]
+        part["members"] = {"compressed": _put_zip(chunk_key(data_id, "compressed", chunk, "imageset"), entries)}
+    return part
+
+
+# ---------------------------------------------------------------- Finalize
+
+
+def finalize(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
+    task = _current(task_id, execution)
+    _set_stage(task, execution, Stage.SAVING)
+    plan = json.loads(storage.get(_plan_key(data_id)))
+    count = -(-len(plan["frames"]) // plan["chunk_size"])
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        parts = list(pool.map(lambda c: json.loads(storage.get(_part_key(data_id, c))), range(count)))
+    manifest = _manifest(plan, parts)
+    storage.put(manifest_key(data_id), json.dumps(manifest).encode(), "application/json")
+
+    data = dict(task.data)
+    size = len(plan["frames"])
+    interpolation = plan["kind"] == "video"
+    step = int(data.get("step", 1))
+    last = int(data["start_frame"]) + (size - 1) * step
+    overlap, segments = plan_segments(size, int(task.segment_size), task.overlap, interpolation)
+    delete_jobs(task_id)  # a retried Finalize must not leave the jobs of its first attempt
+    create_jobs(task_id, segments)
+    data.update({
+        "size": size,
+        "chunk_size": plan["chunk_size"],
+        "stop_frame": min(int(data["stop_frame"]), last) if data.get("stop_frame") else last,
+        "compressed_chunk_type": plan["compressed"],
+        "original_chunk_type": plan["original"],
+    })
+    task.update(
+        actions=[
+            TaskItem.data.set(data),
+            TaskItem.mode.set("interpolation" if interpolation else "annotation"),
+            TaskItem.overlap.set(overlap),
+            TaskItem.stage.set(Stage.DONE.value),
+            TaskItem.expected_files.remove(),
+        ],
+        condition=TaskItem.execution_name == execution,
+    )
+    _clean_up(task, data_id)
+    return {"size": size, "jobs": len(segments)}
+
+
+def _manifest(plan: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if plan["kind"] == "video":
+        frames = [{"width": plan["width"], "height": plan["height"], "name": plan["source"]["name"]}]
+    else:
+        frames = [frame for part in parts for frame in part["frames"]]
+    members: dict[str, list[Any]] = {}
+    for quality in ("compressed", "original"):
+        if plan[quality] == "imageset":
+            members[quality] = [member for part in parts for member in part["members"][quality]]
+    return {
+        "kind": plan["kind"],
+        "size": len(plan["frames"]),
+        "chunk_size": plan["chunk_size"],
+        "compressed": plan["compressed"],
+        "original": plan["original"],
+        "frames": frames,
+        "members": members,
+    }
+
+
+def _clean_up(task: TaskItem, data_id: int) -> None:
+    """Sources are no longer needed once chunks exist (original chunks keep the source bytes)."""
+    prefixes = [storage.data_prefix(data_id) + "parts/", storage.data_prefix(data_id) + "raw/"]
+    if task.upload_id:
+        prefixes.append(storage.upload_prefix(int(task.task_id), str(task.upload_id)))
+    for prefix in prefixes:
+        try:
+            storage.delete_prefix(prefix)
+        except Exception:  # noqa: BLE001 - the task is ready; leftovers expire by lifecycle rule
+            logger.exception("clean-up failed", extra={"prefix": prefix})
+
+
+# ---------------------------------------------------------------- MarkFailed
+
+
+def mark_failed(task_id: int, data_id: int, execution: str, error: dict[str, Any]) -> dict[str, Any]:
+    message = failure_message(error)
+    try:
+        task = _current(task_id, execution)
+    except (StaleExecution, NotFound):
+        logger.info("a stale execution failed", extra={"execution": execution, "failure": message})
+        return {"recorded": False}
+    if task.stage == Stage.DONE:
+        return {"recorded": False}
+    delete_jobs(task_id)
+    storage.delete_prefix(storage.data_prefix(data_id))
+    if task.upload_id:
+        storage.delete_prefix(storage.upload_prefix(task_id, str(task.upload_id)))
+    data = dict(task.data or {})
+    data.update({"size": 0, "chunk_size": None, "compressed_chunk_type": "imageset",
+                 "original_chunk_type": "imageset"})
+    task.update(
+        actions=[
+            TaskItem.data.set(data),
+            TaskItem.stage.set(Stage.FAILED.value),
+            TaskItem.error.set(message),
+            TaskItem.expected_files.remove(),
+        ],
+        condition=TaskItem.execution_name == execution,
+    )
+    return {"recorded": True, "message": message}
+
+
+def failure_message(error: dict[str, Any]) -> str:
+    """CVAT's "<ErrorType>: <text>\\n" from a Step Functions error (Error, Cause)."""
+    kind = str(error.get("Error") or "Error")
+    cause = error.get("Cause") or ""
+    try:
+        details = json.loads(cause)
+    except (TypeError, ValueError):
+        details = None
+    if isinstance(details, dict) and "errorMessage" in details:
+        kind = details.get("errorType") or kind
+        text = str(details["errorMessage"])
+    else:
+        text = str(cause) or "The task could not be created."
+    return f"{kind}: {text}\n"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _current(task_id: int, execution: str) -> TaskItem:
+    task = load_task(task_id)
+    if task.execution_name != execution or task.data is None:
+        raise StaleExecution(execution)
+    return task
+
+
+def _set_stage(task: TaskItem, execution: str, stage: Stage, **counters: int) -> None:
+    actions = [TaskItem.stage.set(stage.value)]
+    actions += [getattr(TaskItem, name).set(value) for name, value in counters.items()]
+    try:
+        task.update(actions=actions, condition=TaskItem.execution_name == execution)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleExecution(execution) from None
+        raise
+
+
+def _plan_key(data_id: int) -> str:
+    return storage.data_prefix(data_id) + "plan.json"
+
+
+def _part_key(data_id: int, chunk: int) -> str:
+    return f"{storage.data_prefix(data_id)}parts/{chunk:06d}.json"
