@@ -89,8 +89,8 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
 
 
 def _zip_link(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return bool(mode) and not stat.S_ISREG(mode)
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    return kind not in (0, stat.S_IFREG)
 
 
 def _tar_members(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:

@@ -1,31 +1,35 @@
 """AWS clients, built once per process on first use and shared by every module.
 
 boto3 reads the endpoint from the standard settings (AWS_ENDPOINT_URL), so the local runtime
-and tests point these clients at moto without any special code path.
+and tests point these clients at moto without any special code path. boto3 itself is imported
+on first use: API handlers that answer from DynamoDB alone (through PynamoDB) never load it.
 """
 
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
+def _client(service: str, **config: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    settings = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32, **config)
+    return boto3.client(service, config=settings)
 
 
 @cache
 def s3() -> Any:
-    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
+    return _client("s3", signature_version="s3v4")
 
 
 @cache
 def stepfunctions() -> Any:
-    return boto3.client("stepfunctions", config=_CONFIG)
+    return _client("stepfunctions")
 
 
 @cache
 def cognito() -> Any:
-    return boto3.client("cognito-idp", config=_CONFIG)
+    return _client("cognito-idp")
 
 
 def reset() -> None:

@@ -56,18 +56,21 @@ def openapi_document() -> dict[str, Any]:
     for path in sorted(_HERE.glob("*.py")):
         if path.stem not in ("__init__", "api_docs", "fallback"):
             merge.add_file(path)
-    document = merge.get_openapi_schema()
-    return _register_request_schemas(document)
+    return _register_request_schemas(json.loads(merge.get_openapi_json_schema()))
 
 
 def _register_request_schemas(document: dict[str, Any]) -> dict[str, Any]:
     """Request bodies documented through openapi_extensions carry their schemas along
-    (x-cvat-schemas); they belong in components."""
+    (x-cvat-schemas); they belong in components. Invalid requests answer 400 in CVAT's
+    shapes, never Powertools' 422."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             if isinstance(operation, dict):
                 schemas.update(operation.pop("x-cvat-schemas", {}))
+                operation.get("responses", {}).pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
     return document
 
 

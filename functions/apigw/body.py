@@ -69,7 +69,8 @@ def _multipart_fields(content_type: str, body: bytes) -> list[tuple[str, Any]]:
         assert isinstance(payload, bytes)
         filename = part.get_filename()
         if filename is not None:
-            fields.append((str(name), UploadedFile(filename, payload, part.get_content_type())))
+            declared = part.get_content_type() if part.get("content-type") else "application/octet-stream"
+            fields.append((str(name), UploadedFile(filename, payload, declared)))
         else:
             charset = part.get_content_charset() or "utf-8"
             fields.append((str(name), payload.decode(charset, "replace")))

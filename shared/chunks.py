@@ -1,0 +1,236 @@
+"""Chunk building and reading: ZIP ("imageset") chunks of JPEG/original files and MP4
+("video") chunks of H.264, plus reading one frame back out of either."""
+
+import io
+import struct
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+import av
+from av.video.frame import PictureType
+from PIL import Image
+
+from shared.media import ProcessedImage, encode_png
+
+ChunkKind = Literal["compressed", "original"]
+
+FPS = 25
+_TIME_BASE = Fraction(1, FPS)
+# Keyframe interval of our MP4 chunks: reading frame k back decodes from the keyframe
+# before it, so a short GOP bounds that latency. 12 divides the 36-frame chunk evenly
+# (see bench/bench_chunks.py for the size/latency measurements behind the choice).
+GOP = 12
+ORIGINAL_CRF = 17
+# libx264 "superfast" with macroblock-tree rate control put back (10-frame lookahead): on
+# 540p it encodes ~6x faster than the default "medium" that CVAT uses, for chunks of the
+# same size and luma PSNR within 1 dB at the same CRF (bench_chunks.py --sweep).
+COMPRESSED_PRESET = "superfast"
+COMPRESSED_X264_PARAMS = "mbtree=1:rc-lookahead=10"
+ENCODER_THREADS = 1  # chunk workers run side by side on 2 cores: 1 thread wastes least CPU
+_LOCAL_FILE_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
+
+
+# ----------------------------------------------------------------------------- ZIP
+
+
+@dataclass(frozen=True, slots=True)
+class ZipMember:
+    name: str
+    offset: int  # where the member's (stored) data starts in the ZIP
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class ZipChunk:
+    data: bytes
+    members: tuple[ZipMember, ...]
+
+
+def compressed_member_name(index: int) -> str:
+    return f"{index:06d}.jpeg"
+
+
+def original_member_name(index: int, ext: str) -> str:
+    return f"{index:06d}{ext}"
+
+
+def build_zip_chunk(entries: Iterable[tuple[str, bytes]]) -> ZipChunk:
+    """A ZIP_STORED archive (JPEG/PNG do not deflate) and where each member's bytes are,
+    so one frame can later be fetched with a single HTTP Range request."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, payload in entries:
+            archive.writestr(name, payload)
+        infos = archive.infolist()
+    data = buffer.getvalue()
+    return ZipChunk(data, tuple(_member(data, info) for info in infos))
+
+
+def _member(data: bytes, info: zipfile.ZipInfo) -> ZipMember:
+    signature, name_length, extra_length = _LOCAL_FILE_HEADER.unpack_from(data, info.header_offset)
+    assert signature == b"PK\x03\x04"
+    start = info.header_offset + _LOCAL_FILE_HEADER.size + name_length + extra_length
+    return ZipMember(info.filename, start, info.compress_size)
+
+
+def build_image_chunks(images: Sequence[ProcessedImage]) -> tuple[ZipChunk, ZipChunk]:
+    """(compressed, original) ZIP chunks of processed images, in order."""
+    compressed = build_zip_chunk((compressed_member_name(i), im.compressed) for i, im in enumerate(images))
+    original = build_zip_chunk(
+        (original_member_name(i, im.original_ext), im.original) for i, im in enumerate(images)
+    )
+    return compressed, original
+
+
+def read_zip_chunk_frame(chunk: bytes, offset: int) -> tuple[bytes, str]:
+    """The offset-th member of a ZIP chunk and its extension (".jpeg", ".png", ...)."""
+    with zipfile.ZipFile(io.BytesIO(chunk)) as archive:
+        names = sorted(n for n in archive.namelist() if not n.endswith("/"))
+        if not 0 <= offset < len(names):
+            raise IndexError(f"frame {offset} is not in this chunk of {len(names)} frames")
+        name = names[offset]
+        dot = name.rfind(".")
+        return archive.read(name), name[dot:].lower() if dot > 0 else ""
+
+
+def frame_to_jpeg(frame: av.VideoFrame, quality: int) -> bytes:
+    """JPEG of a (upright) video frame at its own size."""
+    image = Image.fromarray(frame.to_ndarray(format="rgb24"), "RGB")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- MP4
+
+
+def _even(value: int) -> int:
+    return max(2, value + (value & 1))
+
+
+def compressed_frame_size(width: int, height: int) -> tuple[int, int]:
+    """Halve until the height is under 1080 (1080p -> 540p, 720p unchanged), then make
+    both dimensions even as yuv420p requires."""
+    factor = 1
+    while height // factor >= 1080:
+        factor *= 2
+    return _even(width // factor), _even(height // factor)
+
+
+def crf_for_quality(quality: int) -> int:
+    return round(51 * (100 - quality) / 99)
+
+
+class Mp4ChunkWriter:
+    """Encodes frames one by one into an in-memory MP4: H.264 yuv420p at 25 fps, frame i
+    at timestamp i, a keyframe every GOP frames. The size is fixed by the first frame."""
+
+    def __init__(self, kind: ChunkKind, quality: int) -> None:
+        self.kind = kind
+        self.quality = quality
+        self._buffer = io.BytesIO()
+        self._container = av.open(self._buffer, mode="w", format="mp4")
+        self._stream: av.VideoStream | None = None
+        self._count = 0
+
+    def _open_stream(self, width: int, height: int) -> av.VideoStream:
+        if self.kind == "compressed":
+            width, height = compressed_frame_size(width, height)
+            options = {"preset": COMPRESSED_PRESET, "crf": str(crf_for_quality(self.quality)),
+                       "profile": "baseline", "x264-params": _x264_params(COMPRESSED_X264_PARAMS)}  # fmt: skip
+        else:
+            width, height = _even(width), _even(height)
+            options = {"preset": "ultrafast", "crf": str(ORIGINAL_CRF), "x264-params": _x264_params("")}
+        stream = self._container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.thread_count = ENCODER_THREADS
+        stream.codec_context.gop_size = GOP
+        stream.codec_context.options = options
+        return stream
+
+    def add(self, frame: av.VideoFrame) -> None:
+        if self._stream is None:
+            self._stream = self._open_stream(frame.width, frame.height)
+        stream = self._stream
+        if (frame.width, frame.height, frame.format.name) != (stream.width, stream.height, "yuv420p"):
+            frame = frame.reformat(stream.width, stream.height, "yuv420p", interpolation="AREA")
+        # The same decoded frame may go to several writers; each sets the same values.
+        frame.pts, frame.time_base = self._count, _TIME_BASE
+        # libx264 obeys a frame's picture type, and decoded frames keep the source's: clear
+        # it so that keyframes fall where our GOP puts them.
+        frame.pict_type = PictureType.NONE
+        self._container.mux(stream.encode(frame))
+        self._count += 1
+
+    def finish(self) -> bytes:
+        if self._stream is None:
+            raise ValueError("a video chunk needs at least one frame")
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+        return self._buffer.getvalue()
+
+
+def _x264_params(extra: str) -> str:
+    return ":".join(p for p in (f"keyint={GOP}:min-keyint={GOP}:scenecut=0", extra) if p)
+
+
+def encode_video_chunk(frames: Iterable[av.VideoFrame], kind: ChunkKind, quality: int) -> bytes:
+    writer = Mp4ChunkWriter(kind, quality)
+    for frame in frames:
+        writer.add(frame)
+    return writer.finish()
+
+
+@dataclass(frozen=True, slots=True)
+class VideoChunks:
+    compressed: bytes  # MP4, or a ZIP of JPEGs when built with zip_compressed
+    compressed_members: tuple[ZipMember, ...]  # member offsets of that ZIP; () for MP4
+    original: bytes  # MP4
+
+
+def build_video_chunks(frames: Iterable[av.VideoFrame], quality: int, *, zip_compressed: bool = False) -> VideoChunks:
+    """Both chunks of one run of (upright) frames, each frame decoded once and streamed
+    to both encoders, so memory stays flat whatever the chunk size."""
+    original = Mp4ChunkWriter("original", quality)
+    compressed = None if zip_compressed else Mp4ChunkWriter("compressed", quality)
+    jpegs: list[tuple[str, bytes]] = []
+    for frame in frames:
+        original.add(frame)
+        if compressed is None:
+            jpegs.append((compressed_member_name(len(jpegs)), frame_to_jpeg(frame, quality)))
+        else:
+            compressed.add(frame)
+    if compressed is not None:
+        return VideoChunks(compressed.finish(), (), original.finish())
+    archive = build_zip_chunk(jpegs)
+    return VideoChunks(archive.data, archive.members, original.finish())
+
+
+# Opening an MP4 makes FFmpeg decode its first frame(s) just to learn the pixel format
+# (avformat_find_stream_info); skipping that probe decode saves a keyframe decode per read.
+# PyAV's own decoder context does not get these options, so the real decode is unaffected.
+_CHUNK_OPEN_OPTIONS = {"skip_frame": "all"}
+
+
+def read_video_chunk_frame(chunk: bytes, offset: int) -> bytes:
+    """PNG of the offset-th frame of an MP4 chunk, decoded from the keyframe before it."""
+    try:
+        container = av.open(io.BytesIO(chunk), mode="r", options=_CHUNK_OPEN_OPTIONS)
+    except av.FFmpegError as e:
+        raise ValueError("not an MP4 chunk") from e
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        if offset < 0 or (stream.frames and offset >= stream.frames):
+            raise IndexError(f"frame {offset} is not in this chunk of {stream.frames} frames")
+        time_base = stream.time_base or _TIME_BASE
+        target = round(offset * _TIME_BASE / time_base)
+        if offset > 0:
+            container.seek(target, stream=stream, backward=True)
+        for frame in container.decode(stream):
+            if frame.pts is not None and frame.pts >= target:
+                return encode_png(frame.to_ndarray(format="rgb24"))
+    raise IndexError(f"frame {offset} is not in this chunk")
