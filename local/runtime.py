@@ -51,6 +51,7 @@ def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] |
     moto_host, moto_port = moto.get_host_and_port()
     endpoint = f"http://{moto_host}:{moto_port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["MOTO_PORT"] = str(moto_port)  # where moto's Step Functions interpreter calls Lambda
     for key, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):
         os.environ.setdefault(key, value)

@@ -206,8 +206,8 @@ def _plan_images(sources: list[Source], data: dict[str, Any], data_id: int) -> d
     selected = _selection(len(sources), data)
     first = storage.get(sources[0].key)
     try:
-        width, height = media.image_size(first)
-        preview = media.make_preview(media.open_upright(first))
+        width, height = media.image_size(first, sources[0].name)
+        preview = media.make_preview(media.open_upright(first, sources[0].name))
     except MediaError:
         raise
     except Exception as error:
@@ -226,7 +226,10 @@ def _plan_images(sources: list[Source], data: dict[str, Any], data_id: int) -> d
 
 def _plan_video(source: Source, data: dict[str, Any], data_id: int) -> dict[str, Any]:
     with storage.S3Reader(source.key) as reader:
-        probe = media.probe_video(reader)  # type: ignore[arg-type]
+        try:
+            probe = media.probe_video(reader)  # type: ignore[arg-type]
+        except MediaError as error:
+            raise MediaError(f"{source.name}: {error}") from None
         selected = _selection(probe.frame_count, data)
         preview = media.video_preview(reader, probe)  # type: ignore[arg-type]
     storage.put(storage.data_prefix(data_id) + "preview.jpeg", preview, "image/jpeg")
@@ -241,7 +244,7 @@ def _plan_video(source: Source, data: dict[str, Any], data_id: int) -> dict[str,
         "compressed": "imageset" if zip_chunks else "video",
         "original": "video",
         "source": asdict(source),
-        "probe": media.probe_to_dict(probe),
+        "probe": probe.to_dict(),
         "frames": selected,
         "width": probe.width,
         "height": probe.height,
@@ -295,26 +298,36 @@ def _image_chunk(data_id: int, chunk: int, frames: list[dict[str, str]], quality
 def _put_zip(key: str, entries: list[tuple[str, bytes]]) -> list[list[Any]]:
     archive = chunks.build_zip_chunk(entries)
     storage.put(key, archive.data, "application/zip")
-    return [[offset, length, posixpath.splitext(name)[1]] for (name, _), (offset, length)
-            in zip(entries, archive.members, strict=True)]
+    return _member_offsets(archive.members)
+
+
+def _member_offsets(members: tuple[chunks.ZipMember, ...]) -> list[list[Any]]:
+    """Where each frame's bytes lie in its ZIP chunk, for one Range request per frame."""
+    return [[m.offset, m.length, posixpath.splitext(m.name)[1]] for m in members]
 
 
 def _video_chunk(data_id: int, chunk: int, indices: list[int], plan: dict[str, Any]) -> dict[str, Any]:
-    probe = media.probe_from_dict(plan["probe"])
+    probe = media.VideoProbe.from_dict(plan["probe"])
+    zip_compressed = plan["compressed"] == "imageset"
+    decoded = 0
+
+    def frames(reader: Any) -> Any:
+        nonlocal decoded
+        for _, frame in media.iter_frames(reader, probe, indices):
+            decoded += 1
+            yield frame
+
     with storage.S3Reader(plan["source"]["key"]) as reader:
-        decoded = [frame for _, frame in media.iter_frames(reader, probe, indices)]  # type: ignore[arg-type]
-    if len(decoded) != len(indices):
+        built = chunks.build_video_chunks(frames(reader), plan["quality"], zip_compressed=zip_compressed)
+    if decoded != len(indices):
         raise MediaError(f"{plan['source']['name']}: frames {indices[0]}..{indices[-1]} could not all be decoded")
-    quality = plan["quality"]
-    original = chunks.encode_video_chunk(decoded, "original", quality)
-    storage.put(chunk_key(data_id, "original", chunk, "video"), original, "video/mp4")
+    storage.put(chunk_key(data_id, "original", chunk, "video"), built.original, "video/mp4")
+    compressed_kind = "imageset" if zip_compressed else "video"
+    storage.put(chunk_key(data_id, "compressed", chunk, compressed_kind), built.compressed,
+                "application/zip" if zip_compressed else "video/mp4")
     part: dict[str, Any] = {"frames": []}
-    if plan["compressed"] == "video":
-        compressed = chunks.encode_video_chunk(decoded, "compressed", quality)
-        storage.put(chunk_key(data_id, "compressed", chunk, "video"), compressed, "video/mp4")
-    else:
-        entries = [(f"{i:06d}.jpeg", chunks.frame_to_jpeg(frame, quality)) for i, frame in enumerate(decoded)]
-        part["members"] = {"compressed": _put_zip(chunk_key(data_id, "compressed", chunk, "imageset"), entries)}
+    if zip_compressed:
+        part["members"] = {"compressed": _member_offsets(built.compressed_members)}
     return part
 
 

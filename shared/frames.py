@@ -115,7 +115,7 @@ def _frame(data: dict[str, Any], manifest: dict[str, Any], number: int, quality:
     if kind == "imageset":
         start, length, extension = manifest["members"][quality][number]
         content = storage.get(key, (start, start + length - 1))
-        content_type = mimetypes.types_map.get(extension, "application/octet-stream")
+        content_type = image_content_type(extension)
     else:
         from shared.chunks import read_video_chunk_frame
 
@@ -130,6 +130,14 @@ def _frame(data: dict[str, Any], manifest: dict[str, Any], number: int, quality:
 
 
 _CHUNK_TYPES = {"imageset": "application/zip", "video": "video/mp4"}
+# Python's table lacks some image types on some versions (webp before 3.13)
+_IMAGE_TYPES = {".webp": "image/webp", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
+                ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif"}
+
+
+def image_content_type(extension: str) -> str:
+    extension = extension.lower()
+    return _IMAGE_TYPES.get(extension) or mimetypes.types_map.get(extension, "application/octet-stream")
 _CHUNK_EXTENSIONS = {"imageset": "zip", "video": "mp4"}
 
 

@@ -264,7 +264,7 @@ def default_chunk_size(width: int, height: int) -> int:
 
 # ----------------------------------------------------------------------------- PNG
 
-_PNG_COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (gray, RGB, RGBA)
+_PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: L, LA, RGB, RGBA
 _PARALLEL_DEFLATE_BYTES = 1 << 20
 
 
@@ -293,11 +293,12 @@ def _zlib_stream(raw: memoryview, level: int) -> bytes:
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    crc = zlib.crc32(payload, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(payload)), kind, payload, struct.pack(">I", crc)))
 
 
 def encode_png(pixels: np.ndarray, level: int = 1) -> bytes:
-    """A PNG of an 8-bit HxW, HxWx3 or HxWx4 array. Much faster than Pillow's encoder,
+    """A PNG of an 8-bit HxW or HxWxC (C = 2, 3, 4) array. Much faster than Pillow's encoder,
     whose per-row adaptive filter choice dominates at low compression levels: every
     row uses the "up" filter, computed in one numpy pass."""
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
@@ -311,7 +312,8 @@ def encode_png(pixels: np.ndarray, level: int = 1) -> bytes:
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
     header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[channels], 0, 0, 0)
     idat = _zlib_stream(memoryview(filtered).cast("B"), level)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    chunks = (_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
 
 
 # ---------------------------------------------------------------------------- video

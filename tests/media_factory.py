@@ -134,8 +134,8 @@ def _picture(mode: str, width: int, height: int) -> Image.Image:
         gray = np.asarray(rgb.convert("L"), np.uint16) * 100 + 1000  # values 1000..26500
         return Image.fromarray(gray)  # uint16 gives mode "I;16"
     if mode in ("I", "F"):
-        gray = np.asarray(rgb.convert("L"), np.int32) * 1000 - 5000
-        return Image.fromarray(gray.astype(np.int32 if mode == "I" else np.float32))
+        wide = np.asarray(rgb.convert("L"), np.int32) * 1000 - 5000
+        return Image.fromarray(wide.astype(np.int32 if mode == "I" else np.float32))
     raise ValueError(f"unsupported mode {mode}")
 
 

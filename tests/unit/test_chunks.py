@@ -42,12 +42,12 @@ def decode_png(data: bytes) -> np.ndarray:
 
 
 def mp4_frames(data: bytes) -> list[av.VideoFrame]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         return list(container.decode(video=0))
 
 
 def mp4_keyframes(data: bytes) -> list[int]:
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         packets = [p for p in container.demux(video=0) if p.size]
     return [i for i, p in enumerate(packets) if p.is_keyframe]
 
@@ -159,8 +159,9 @@ def test_odd_sizes_are_rescaled_to_even() -> None:
     rgb = np.zeros((181, 241, 3), np.uint8)
     rgb[:, -1] = 255  # the last column must survive (rescaled, not cropped)
     frames = [av.VideoFrame.from_ndarray(rgb, format="rgb24") for _ in range(3)]
-    for kind in ("original", "compressed"):
-        decoded = mp4_frames(encode_video_chunk(frames, kind, 70))  # type: ignore[arg-type]
+    kinds: tuple[chunks.ChunkKind, ...] = ("original", "compressed")
+    for kind in kinds:
+        decoded = mp4_frames(encode_video_chunk(frames, kind, 70))
         assert [(f.width, f.height) for f in decoded] == [(242, 182)] * 3
         assert decoded[0].to_ndarray(format="gray")[:, -1].mean() > 150
 
