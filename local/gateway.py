@@ -82,10 +82,7 @@ class Gateway:
         if request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
             return self._preflight(origin)
         matched = self.match(request.method, request.path)
-        if matched is None:
-            response = _json(404, {"message": "Not Found"})
-        else:
-            response = self._invoke(request, *matched)
+        response = _json(404, {"message": "Not Found"}) if matched is None else self._invoke(request, *matched)
         if origin:
             self._cors_headers(response, origin)
         return response

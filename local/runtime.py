@@ -32,7 +32,7 @@ class Runtime:
     @property
     def url(self) -> str:
         host, port = self.api.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def serve_forever(self) -> None:
         self.api.serve_forever()

@@ -117,7 +117,8 @@ class Stack:
                 args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             client.create_table(**args)
             if "TimeToLiveSpecification" in props:
-                client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+                client.update_time_to_live(TableName=table_name,
+                                           TimeToLiveSpecification=props["TimeToLiveSpecification"])
             self.context.refs[name] = table_name
             self.context.attributes[(name, "Arn")] = (
                 f"arn:aws:dynamodb:{self.context.region}:{self.context.account_id}:table/{table_name}"
@@ -130,7 +131,7 @@ class Stack:
             bucket = props["BucketName"]
             client.create_bucket(Bucket=bucket)
             if "CorsConfiguration" in props:
-                client.put_bucket_cors(Bucket=bucket, CORSConfiguration=_cors_rules(props["CorsConfiguration"]))
+                client.put_bucket_cors(Bucket=bucket, CORSConfiguration=_cors_rules(props["CorsConfiguration"]))  # type: ignore[arg-type]
             self.context.refs[name] = bucket
             self.context.attributes[(name, "Arn")] = f"arn:aws:s3:::{bucket}"
 
@@ -236,7 +237,7 @@ class Stack:
                 per_bucket.setdefault(bucket, []).append(config)
         for bucket, configs in per_bucket.items():
             client.put_bucket_notification_configuration(
-                Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs},
+                Bucket=bucket, NotificationConfiguration={"LambdaFunctionConfigurations": configs},  # type: ignore[typeddict-item]
             )
 
     # ------------------------------------------------------------ running functions

@@ -12,8 +12,8 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import IO, Any, BinaryIO
 
 from shared.errors import MediaError
 
@@ -21,7 +21,7 @@ MAX_MEMBERS = 100_000
 MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_TOTAL_BYTES = 50 * 1024**3
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
-_SINGLE = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_SINGLE: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _UNSUPPORTED = (".7z", ".cpio")
 
 
@@ -95,7 +95,7 @@ def _zip_link(info: zipfile.ZipInfo) -> bool:
 
 def _tar_members(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
     try:
-        archive = tarfile.open(fileobj=stream, mode="r:*")
+        archive = tarfile.open(fileobj=stream, mode="r:*")  # noqa: SIM115 - closed by the with below
     except (tarfile.TarError, OSError, EOFError) as error:
         raise MediaError(f"{posixpath.basename(name)} is not a valid tar archive: {error}") from None
     count = total = 0
@@ -116,7 +116,7 @@ def _tar_members(name: str, stream: BinaryIO) -> Iterator[tuple[str, bytes]]:
             raise MediaError(f"{posixpath.basename(name)} is a damaged tar archive: {error}") from None
 
 
-def _read_limited(stream: BinaryIO, member: str) -> bytes:
+def _read_limited(stream: IO[bytes], member: str) -> bytes:
     content = stream.read(MAX_MEMBER_BYTES + 1)
     if len(content) > MAX_MEMBER_BYTES:
         raise MediaError(f"{member} is larger than {MAX_MEMBER_BYTES} bytes")

@@ -14,7 +14,7 @@ def _client(service: str, **config: Any) -> Any:
     from botocore.config import Config
 
     settings = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32, **config)
-    return boto3.client(service, config=settings)
+    return boto3.client(service, config=settings)  # type: ignore[call-overload]
 
 
 @cache

@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from shared import archives, chunks, media, storage
 from shared.data import Stage
@@ -142,13 +143,10 @@ def _classify(sources: list[Source]) -> tuple[media.MediaType, list[Source]]:
         (kind, found), = singles.items()
         if len(found) == 1:
             return kind, found
-    counts = ", ".join(
-        f"{len(by_type.get(kind, []))} {label}(s)"
-        for kind, label in ((media.MediaType.IMAGE, "image"), (media.MediaType.VIDEO, "video"),
-                            (media.MediaType.ARCHIVE, "archive"), (None, "directory"),
-                            (media.MediaType.PDF, "pdf"), (media.MediaType.ZIP, "zip"))
-        if kind is not None or label == "directory"
-    )
+    # the share's folders are expanded into their files, so no directory is ever counted
+    counted = {label: len(by_type.get(media.MediaType(label), [])) if label != "directory" else 0
+               for label in ("image", "video", "archive", "directory", "pdf", "zip")}
+    counts = ", ".join(f"{count} {label}(s)" for label, count in counted.items())
     raise MediaError(
         "Only one video, archive, pdf, zip or many image, directory can be used simultaneously, "
         f"but {counts} found."
@@ -349,7 +347,7 @@ def finalize(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     interpolation = plan["kind"] == "video"
     step = int(data.get("step", 1))
     last = int(data["start_frame"]) + (size - 1) * step
-    overlap, segments = plan_segments(size, int(task.segment_size), task.overlap, interpolation)
+    overlap, segments = plan_segments(size, int(task.segment_size), _optional_int(task.overlap), interpolation)
     delete_jobs(task_id)  # a retried Finalize must not leave the jobs of its first attempt
     create_jobs(task_id, segments)
     data.update({
@@ -401,7 +399,7 @@ def _clean_up(task: TaskItem, data_id: int) -> None:
     for prefix in prefixes:
         try:
             storage.delete_prefix(prefix)
-        except Exception:  # noqa: BLE001 - the task is ready; leftovers expire by lifecycle rule
+        except Exception:
             logger.exception("clean-up failed", extra={"prefix": prefix})
 
 
@@ -463,7 +461,7 @@ def _current(task_id: int, execution: str) -> TaskItem:
 
 
 def _set_stage(task: TaskItem, execution: str, stage: Stage, **counters: int) -> None:
-    actions = [TaskItem.stage.set(stage.value)]
+    actions: list[Action] = [TaskItem.stage.set(stage.value)]
     actions += [getattr(TaskItem, name).set(value) for name, value in counters.items()]
     try:
         task.update(actions=actions, condition=TaskItem.execution_name == execution)
@@ -471,6 +469,10 @@ def _set_stage(task: TaskItem, execution: str, stage: Stage, **counters: int) ->
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise StaleExecution(execution) from None
         raise
+
+
+def _optional_int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _plan_key(data_id: int) -> str:

@@ -49,10 +49,11 @@ def attach_data(principal: Principal, task_id: int, fields: dict[str, Any],
     names = _unique_names([f.name for f in files], "client_files")
     upload_id = uuid.uuid4().hex
     record = _record(request, allocate("data"), client_files=names)
-    _store_record(task, record, upload_id, [{"name": n, "size": len(f.content)} for n, f in zip(names, files)])
+    sizes = [{"name": n, "size": len(f.content)} for n, f in zip(names, files, strict=True)]
+    _store_record(task, record, upload_id, sizes)
     prefix = storage.upload_prefix(task_id, upload_id)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda nf: storage.put(prefix + nf[0], nf[1].content), zip(names, files)))
+        list(pool.map(lambda nf: storage.put(prefix + nf[0], nf[1].content), zip(names, files, strict=True)))
     start_if_complete(task_id, upload_id)
     return _answer(record)
 
@@ -67,7 +68,7 @@ def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any])
     names = _unique_names([f.name for f in request.files], "files")
     upload_id = uuid.uuid4().hex
     record = _record(request, allocate("data"), client_files=names)
-    expected = [{"name": n, "size": f.size} for n, f in zip(names, request.files)]
+    expected: list[dict[str, Any]] = [{"name": n, "size": f.size} for n, f in zip(names, request.files, strict=True)]
     _store_record(task, record, upload_id, expected)
     prefix = storage.upload_prefix(task_id, upload_id)
     return {

@@ -178,8 +178,8 @@ _chunks = _Lru(4)
 
 
 def load_manifest(data_id: int) -> dict[str, Any]:
-    return _manifests.get_or_load(data_id, lambda: json.loads(storage.get(manifest_key(data_id))))  # type: ignore[no-any-return]
+    return _manifests.get_or_load(data_id, lambda: json.loads(storage.get(manifest_key(data_id))))
 
 
 def _video_chunk(key: str) -> bytes:
-    return _chunks.get_or_load(key, lambda: storage.get(key))  # type: ignore[no-any-return]
+    return _chunks.get_or_load(key, lambda: storage.get(key))

@@ -4,7 +4,9 @@ from shared.counters import allocate_many
 from shared.tables import JobItem
 
 
-def plan_segments(size: int, segment_size: int, overlap: int | None, interpolation: bool) -> tuple[int, list[tuple[int, int]]]:
+def plan_segments(
+    size: int, segment_size: int, overlap: int | None, interpolation: bool
+) -> tuple[int, list[tuple[int, int]]]:
     """The effective overlap and the inclusive [start, stop] of every segment."""
     if size <= 0:
         return (overlap or 0), []

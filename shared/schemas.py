@@ -181,7 +181,7 @@ class Page(BaseModel):
 
 
 class TaskPage(Page):
-    results: list[Task]  # type: ignore[assignment]
+    results: list[Task]
 
 
 class Job(BaseModel):

@@ -1,11 +1,13 @@
 """Tasks: create, list, read, update and delete (spec §3), and their jobs (spec §4.1)."""
 
+import contextlib
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from shared import aws, storage, users
 from shared.auth import Principal
@@ -55,7 +57,8 @@ def jobs_of(task_id: int) -> list[JobItem]:
 
 
 def relations(task: TaskItem, jobs: list[JobItem]) -> TaskRelations:
-    return TaskRelations(task.owner_id, task.assignee_id, tuple(job.assignee_id for job in jobs))
+    return TaskRelations(_int_or_none(task.owner_id), _int_or_none(task.assignee_id),
+                         tuple(_int_or_none(job.assignee_id) for job in jobs))
 
 
 def task_for(principal: Principal, task_id: int, rule: Rule = can_view_task) -> tuple[TaskItem, list[JobItem]]:
@@ -162,7 +165,7 @@ def list_tasks(principal: Principal, query: dict[str, str], base_url: str) -> di
 
 def _list_relations(task: TaskItem, my_job_tasks: set[int], principal: Principal) -> TaskRelations:
     mine = (principal.user_id,) if int(task.task_id) in my_job_tasks else ()
-    return TaskRelations(task.owner_id, task.assignee_id, mine)
+    return TaskRelations(_int_or_none(task.owner_id), _int_or_none(task.assignee_id), mine)
 
 
 def _ordering_fields(raw: str) -> list[str]:
@@ -219,7 +222,7 @@ def update_task(principal: Principal, task_id: int, body: dict[str, Any], *, par
     task, _ = task_for(principal, task_id, can_change_task)
     request = validate(TaskUpdate if partial else TaskReplace, body)
     given = request.model_fields_set
-    actions = []
+    actions: list[Action] = []
     if request.name is not None:
         actions.append(TaskItem.name.set(request.name))
     if "owner" in given:
@@ -265,10 +268,8 @@ def _stop_creation(task: TaskItem) -> None:
         return
     client = aws.stepfunctions()
     arn = execution_arn(task.execution_name)
-    try:
+    with contextlib.suppress(client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn):
         client.stop_execution(executionArn=arn, error="TaskDeleted", cause="The task was deleted")
-    except (client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn):
-        pass
 
 
 def execution_arn(execution_name: str) -> str:

@@ -1,17 +1,15 @@
 """Validation of request data with pydantic, reported in the shapes of CVAT v1 (Django REST
 framework): `{"field": ["message"]}`, nested lists mirroring the input, `non_field_errors`."""
 
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from shared.errors import ValidationFailed
 
-M = TypeVar("M", bound=BaseModel)
 
-
-def validate(model: type[M], data: Any) -> M:
+def validate[M: BaseModel](model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -22,14 +22,15 @@ def document() -> Response[Any]:
 
 @app.get("/api/swagger", include_in_schema=False)
 def swagger_ui() -> Response[Any]:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-    assets = Path(__import__("aws_lambda_powertools").__file__).parent / "event_handler/openapi/swagger_ui"
+    assets = Path(swagger_ui.__file__).parent
     html = generate_swagger_html(
         openapi_json().replace("</", "<\\/"),
         (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
-        None, None, False,
+        "", None, False,
     )
     return Response(200, "text/html", html)
 
@@ -45,9 +46,11 @@ def openapi_document() -> dict[str, Any]:
         version="1.2",
         description="The /api/v1 task API of CVAT 1.2 on API Gateway, Lambda, DynamoDB, S3 and Step Functions.",
         security_schemes={
-            "token": APIKey(name="Authorization", in_=APIKeyIn.header,
-                            description="`Token <key>` or `Bearer <key>`, the key from /api/v1/auth/login"),
-            "session": APIKey(name="sessionid", in_=APIKeyIn.cookie, description="The cookie login sets"),
+            "token": APIKey.model_validate({
+                "name": "Authorization", "in": APIKeyIn.header,
+                "description": "`Token <key>` or `Bearer <key>`, the key from /api/v1/auth/login"}),
+            "session": APIKey.model_validate({"name": "sessionid", "in": APIKeyIn.cookie,
+                                              "description": "The cookie login sets"}),
             "basic": HTTPBase(scheme="basic"),
         },
         security=[{"token": []}, {"session": []}, {"basic": []}],

@@ -15,7 +15,8 @@ app = create_app(public=True)
 _YEAR = 365 * 24 * 3600
 
 
-@app.post("/api/v1/auth/login", responses=answers(200, LoginAnswer, "Logged in", _400={"description": "Bad credentials"}),
+@app.post("/api/v1/auth/login",
+          responses=answers(200, LoginAnswer, "Logged in", _400={"description": "Bad credentials"}),
           openapi_extensions=request_body(LoginRequest), tags=["auth"])
 def login() -> Response[Any]:
     session = auth.login_with(body(app))

@@ -61,7 +61,7 @@ def lambda_handler(app: APIGatewayHttpResolver) -> Handler:
 
 
 def principal(app: APIGatewayHttpResolver) -> Principal:
-    return app.context["principal"]  # type: ignore[no-any-return]
+    return app.context["principal"]
 
 
 def base_url(app: APIGatewayHttpResolver) -> str:

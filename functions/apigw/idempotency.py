@@ -3,7 +3,7 @@ and key; repeats within an hour get the first answer (Powertools Idempotency on 
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
@@ -11,11 +11,10 @@ from apigw.app import principal
 from shared.config import settings
 from shared.errors import RequestInProgress
 
-T = TypeVar("T")
 HEADER = "idempotency-key"
 
 
-def once_per_key(app: APIGatewayHttpResolver, action: str, produce: Callable[[], T]) -> T:
+def once_per_key[T](app: APIGatewayHttpResolver, action: str, produce: Callable[[], T]) -> T:
     key = app.current_event.headers.get(HEADER)
     if not key:
         return produce()
@@ -32,7 +31,7 @@ def once_per_key(app: APIGatewayHttpResolver, action: str, produce: Callable[[],
 
     request = {"user": principal(app).user_id, "action": action, "path": app.current_event.path, "key": key}
     try:
-        return run(request=request)  # type: ignore[no-any-return]
+        return run(request=request)
     except IdempotencyAlreadyInProgressError:
         raise RequestInProgress(f"A request with Idempotency-Key {key!r} is still being processed.") from None
 

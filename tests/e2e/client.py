@@ -36,7 +36,8 @@ class Client:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.session.delete(self.url(path), **kwargs)
 
-    def create_task(self, name: str = "task", labels: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+    def create_task(self, name: str = "task", labels: list[dict[str, Any]] | None = None,
+                    **fields: Any) -> dict[str, Any]:
         body = {"name": name, "labels": labels or [{"name": "car"}, {"name": "person"}], **fields}
         answer = self.post("tasks", json=body)
         assert answer.status_code == 201, answer.text

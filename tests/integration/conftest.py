@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from local.stack import Stack, apply_environment, install_lambda_seam
+from tests.integration.events import ApiCaller
 
 ADMIN = ("admin", "Admin-12345")
 
@@ -47,9 +48,7 @@ def _forget_clients() -> None:
 
 
 @pytest.fixture
-def api(stack: Stack) -> "ApiCaller":
-    from tests.integration.events import ApiCaller
-
+def api(stack: Stack) -> ApiCaller:
     return ApiCaller(stack)
 
 

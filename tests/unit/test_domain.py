@@ -54,7 +54,7 @@ def test_pagination_links_keep_other_parameters() -> None:
     assert page["next"] == "http://h/api/v1/tasks?search=x+y&page=3"
     assert page["previous"] == "http://h/api/v1/tasks?search=x+y"
     assert paginate([], {}, "u") == {"count": 0, "next": None, "previous": None, "results": []}
-    with pytest.raises(NotFound, match="Invalid page."):
+    with pytest.raises(NotFound, match=r"Invalid page\."):
         paginate([1], {"page": "2"}, "u")
     assert [page_size_of(v) for v in ("all", "0", "-3", "x", None, "7")] == [None, 10, 10, 10, 10, 7]
 
@@ -93,7 +93,8 @@ def test_data_options_accept_form_strings() -> None:
 
 
 def test_failure_messages_in_cvat_form() -> None:
-    lambda_error = {"Error": "MediaError", "Cause": '{"errorMessage": "No media data found", "errorType": "MediaError"}'}
+    cause = '{"errorMessage": "No media data found", "errorType": "MediaError"}'
+    lambda_error = {"Error": "MediaError", "Cause": cause}
     assert failure_message(lambda_error) == "MediaError: No media data found\n"
     assert failure_message({"Error": "States.Timeout", "Cause": "took too long"}) == "States.Timeout: took too long\n"
 
