@@ -246,6 +246,9 @@ def creation_status(principal: Principal, task_id: int) -> dict[str, str]:
         return {"state": "Started", "message": progress_message(task)}
     if state == "SUCCEEDED":
         return {"state": "Finished", "message": ""}
+    recorded = load_task(task_id).error  # MarkFailed may have written it since the first read
+    if recorded:
+        return {"state": "Failed", "message": recorded}
     error = execution.get("error", "Error")
     cause = execution.get("cause", "The task could not be created.")
     return {"state": "Failed", "message": f"{error}: {cause}\n"}
