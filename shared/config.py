@@ -18,8 +18,8 @@ class Settings:
     create_task_state_machine_arn: str
     share_prefix: str = "share/"
     server_version: str = "1.2"
-    # Bodies above this answer 413 (API Gateway takes 10 MB, Lambda 6 MB after base64).
-    max_request_body: int = 5 * 1024 * 1024
+    # Bodies above this answer 413: Lambda takes 6 MB of event, and binary bodies arrive base64.
+    max_request_body: int = 4 * 1024 * 1024
 
     @property
     def create_task_state_machine_name(self) -> str:

@@ -21,7 +21,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from shared import archives, chunks, media, storage
-from shared.data import Stage
+from shared.data import Stage, load_sources
 from shared.errors import MediaError, NotFound
 from shared.frames import chunk_key, manifest_key
 from shared.jobs import create_jobs, delete_jobs, plan_segments
@@ -79,7 +79,8 @@ def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     if kind == media.MediaType.VIDEO:
         plan = _plan_video(media_sources[0], data, data_id)
     else:
-        plan = _plan_images(_sorted(media_sources, data["sorting_method"], data["client_files"]), data, data_id)
+        order = load_sources(data_id).client_files
+        plan = _plan_images(_sorted(media_sources, data["sorting_method"], order), data, data_id)
     storage.put(_plan_key(data_id), json.dumps(plan).encode(), "application/json")
     count = -(-len(plan["frames"]) // plan["chunk_size"])
     _set_stage(task, execution, Stage.CHUNKS, chunks_total=count, chunks_done=0)
@@ -87,17 +88,16 @@ def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
 
 
 def _gather_sources(task: TaskItem) -> list[Source]:
-    data = task.data
+    attached = load_sources(int(task.data["id"]))
     sources: list[Source] = []
-    if task.expected_files:
-        prefix = storage.upload_prefix(int(task.task_id), str(task.upload_id))
-        for announced in task.expected_files:
-            if announced["size"] == 0:
-                raise MediaError(f"{announced['name']} is empty (0 bytes)")
-            sources.append(Source(prefix + announced["name"], announced["name"]))
-    if data["server_files"]:
+    prefix = storage.upload_prefix(int(task.task_id), str(task.upload_id))
+    for announced in attached.uploads:
+        if announced["size"] == 0:
+            raise MediaError(f"{announced['name']} is empty (0 bytes)")
+        sources.append(Source(prefix + announced["name"], announced["name"]))
+    if attached.server_files:
         _set_stage(task, str(task.execution_name), Stage.COPYING)
-        sources += _share_sources(data["server_files"])
+        sources += _share_sources(attached.server_files)
     return sources
 
 
@@ -307,18 +307,10 @@ def _member_offsets(members: tuple[chunks.ZipMember, ...]) -> list[list[Any]]:
 def _video_chunk(data_id: int, chunk: int, indices: list[int], plan: dict[str, Any]) -> dict[str, Any]:
     probe = media.VideoProbe.from_dict(plan["probe"])
     zip_compressed = plan["compressed"] == "imageset"
-    decoded = 0
-
-    def frames(reader: Any) -> Any:
-        nonlocal decoded
-        for _, frame in media.iter_frames(reader, probe, indices):
-            decoded += 1
-            yield frame
-
     with storage.S3Reader(plan["source"]["key"]) as reader:
-        built = chunks.build_video_chunks(frames(reader), plan["quality"], zip_compressed=zip_compressed)
-    if decoded != len(indices):
-        raise MediaError(f"{plan['source']['name']}: frames {indices[0]}..{indices[-1]} could not all be decoded")
+        # iter_frames yields every requested index (a frame the decoder drops repeats its neighbour)
+        frames = (frame for _, frame in media.iter_frames(reader, probe, indices))  # type: ignore[arg-type]
+        built = chunks.build_video_chunks(frames, plan["quality"], zip_compressed=zip_compressed)
     storage.put(chunk_key(data_id, "original", chunk, "video"), built.original, "video/mp4")
     compressed_kind = "imageset" if zip_compressed else "video"
     storage.put(chunk_key(data_id, "compressed", chunk, compressed_kind), built.compressed,
@@ -363,7 +355,6 @@ def finalize(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
             TaskItem.mode.set("interpolation" if interpolation else "annotation"),
             TaskItem.overlap.set(overlap),
             TaskItem.stage.set(Stage.DONE.value),
-            TaskItem.expected_files.remove(),
         ],
         condition=TaskItem.execution_name == execution,
     )
@@ -427,7 +418,6 @@ def mark_failed(task_id: int, data_id: int, execution: str, error: dict[str, Any
             TaskItem.data.set(data),
             TaskItem.stage.set(Stage.FAILED.value),
             TaskItem.error.set(message),
-            TaskItem.expected_files.remove(),
         ],
         condition=TaskItem.execution_name == execution,
     )

@@ -5,7 +5,7 @@ import json
 import posixpath
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,16 @@ class Stage(StrEnum):
 
 
 @dataclass(frozen=True)
+class Sources:
+    """What a data record is made from; kept in S3 beside the chunks (data/{id}/sources.json)."""
+
+    client_files: list[str]  # names in the order sent (the "predefined" order)
+    server_files: list[str]
+    remote_files: list[str]
+    uploads: list[dict[str, Any]]  # [{"name", "size"}] of files to arrive under uploads/
+
+
+@dataclass(frozen=True)
 class ClientFile:
     name: str
     content: bytes
@@ -48,14 +58,15 @@ def attach_data(principal: Principal, task_id: int, fields: dict[str, Any],
     _refuse_remote(request)
     names = _unique_names([f.name for f in files], "client_files")
     upload_id = uuid.uuid4().hex
-    record = _record(request, allocate("data"), client_files=names)
-    sizes = [{"name": n, "size": len(f.content)} for n, f in zip(names, files, strict=True)]
-    _store_record(task, record, upload_id, sizes)
+    record = _record(request, allocate("data"))
+    sources = Sources(names, request.server_files, request.remote_files,
+                      [{"name": n, "size": len(f.content)} for n, f in zip(names, files, strict=True)])
+    _store_record(task, record, upload_id, sources)
     prefix = storage.upload_prefix(task_id, upload_id)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda nf: storage.put(prefix + nf[0], nf[1].content), zip(names, files, strict=True)))
     start_if_complete(task_id, upload_id)
-    return _answer(record)
+    return _answer(record, sources)
 
 
 def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +78,10 @@ def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any])
     _refuse_remote(request)
     names = _unique_names([f.name for f in request.files], "files")
     upload_id = uuid.uuid4().hex
-    record = _record(request, allocate("data"), client_files=names)
-    expected: list[dict[str, Any]] = [{"name": n, "size": f.size} for n, f in zip(names, request.files, strict=True)]
-    _store_record(task, record, upload_id, expected)
+    record = _record(request, allocate("data"))
+    sources = Sources(names, request.server_files, request.remote_files,
+                      [{"name": n, "size": f.size} for n, f in zip(names, request.files, strict=True)])
+    _store_record(task, record, upload_id, sources)
     prefix = storage.upload_prefix(task_id, upload_id)
     return {
         "upload_id": upload_id,
@@ -77,9 +89,9 @@ def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any])
         "files": [
             {"name": f["name"], "url": storage.presigned_put(prefix + f["name"], f["size"]), "method": "PUT",
              "headers": {"Content-Length": str(f["size"])}}
-            for f in expected
+            for f in sources.uploads
         ],
-        "data": _answer(record),
+        "data": _answer(record, sources),
     }
 
 
@@ -100,7 +112,7 @@ def start_if_complete(task_id: int, upload_id: str) -> bool:
         return False
     if task.upload_id != upload_id or task.execution_name or task.data is None:
         return False
-    if not _all_arrived(task_id, upload_id, task.expected_files or []):
+    if not _all_arrived(task_id, upload_id, load_sources(int(task.data["id"])).uploads):
         return False
     name = f"task-{task_id}-{upload_id}"
     try:
@@ -163,7 +175,7 @@ def _clean_path(name: str, field: str) -> str:
     return normal
 
 
-def _record(request: DataRequest, data_id: int, *, client_files: list[str]) -> dict[str, Any]:
+def _record(request: DataRequest, data_id: int) -> dict[str, Any]:
     return {
         "id": data_id,
         "chunk_size": request.chunk_size,
@@ -175,22 +187,21 @@ def _record(request: DataRequest, data_id: int, *, client_files: list[str]) -> d
         "step": request.step,
         "compressed_chunk_type": "imageset",
         "original_chunk_type": "imageset",
-        "client_files": client_files,
-        "server_files": request.server_files,
-        "remote_files": request.remote_files,
         "use_zip_chunks": request.use_zip_chunks,
         "use_cache": request.use_cache,
         "sorting_method": request.sorting_method,
     }
 
 
-def _store_record(task: TaskItem, record: dict[str, Any], upload_id: str, expected: list[dict[str, Any]]) -> None:
+def _store_record(task: TaskItem, record: dict[str, Any], upload_id: str, sources: "Sources") -> None:
+    """The file lists go to S3 first (they are unbounded, a DynamoDB item is not), then the
+    record to the task, on condition that the task has no data or its creation failed."""
+    storage.put(_sources_key(int(record["id"])), json.dumps(asdict(sources)).encode(), "application/json")
     try:
         task.update(
             actions=[
                 TaskItem.data.set(record),
                 TaskItem.upload_id.set(upload_id),
-                TaskItem.expected_files.set(expected),
                 TaskItem.execution_name.remove(),
                 TaskItem.stage.set(Stage.QUEUED.value),
                 TaskItem.error.remove(),
@@ -200,12 +211,21 @@ def _store_record(task: TaskItem, record: dict[str, Any], upload_id: str, expect
             condition=TaskItem.data.does_not_exist() | (TaskItem.stage == Stage.FAILED.value),
         )
     except UpdateError as error:
+        storage.delete_prefix(storage.data_prefix(int(record["id"])))
         if error.cause_response_code == "ConditionalCheckFailedException":
             _check_attachable(load_task(int(task.task_id)))
         raise
 
 
-def _answer(record: dict[str, Any]) -> dict[str, Any]:
+def load_sources(data_id: int) -> "Sources":
+    return Sources(**json.loads(storage.get(_sources_key(data_id))))
+
+
+def _sources_key(data_id: int) -> str:
+    return storage.data_prefix(data_id) + "sources.json"
+
+
+def _answer(record: dict[str, Any], sources: "Sources") -> dict[str, Any]:
     """The data record as the 202 answer shows it (spec §5.1; use_* are echoed as false)."""
     return {
         "chunk_size": record["chunk_size"],
@@ -216,9 +236,9 @@ def _answer(record: dict[str, Any]) -> dict[str, Any]:
         "frame_filter": record["frame_filter"],
         "compressed_chunk_type": record["compressed_chunk_type"],
         "original_chunk_type": record["original_chunk_type"],
-        "client_files": record["client_files"],
-        "server_files": record["server_files"],
-        "remote_files": record["remote_files"],
+        "client_files": sources.client_files,
+        "server_files": sources.server_files,
+        "remote_files": sources.remote_files,
         "use_zip_chunks": False,
         "use_cache": False,
     }

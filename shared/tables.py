@@ -69,7 +69,6 @@ class TaskItem(Model):
     data = JSONAttribute(null=True)
     # Task creation (the CreateTask workflow): announced uploads, the execution, its progress.
     upload_id = UnicodeAttribute(null=True)
-    expected_files = JSONAttribute(null=True)  # [{"name": ..., "size": ...}] still to arrive
     execution_name = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)  # one of shared.creation.Stage
     chunks_total = NumberAttribute(null=True)

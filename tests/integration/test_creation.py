@@ -69,7 +69,7 @@ def test_a_built_task_keeps_chunks_manifest_and_preview_only(api: ApiCaller) -> 
         f"data/{data_id}/compressed/{c:06d}.zip" for c in range(3)] + [
         f"data/{data_id}/manifest.json"] + [
         f"data/{data_id}/original/{c:06d}.zip" for c in range(3)] + [
-        f"data/{data_id}/plan.json", f"data/{data_id}/preview.jpeg"]
+        f"data/{data_id}/plan.json", f"data/{data_id}/preview.jpeg", f"data/{data_id}/sources.json"]
     assert keys(f"uploads/{task['id']}/") == []  # sources live on in the original chunks
     jobs = api.call("GET", f"/api/v1/tasks/{task['id']}/jobs").json()
     assert [(j["start_frame"], j["stop_frame"]) for j in jobs] == [(0, 1), (2, 3), (4, 4)]
