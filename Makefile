@@ -57,4 +57,4 @@ bench: $(STAMP) $(BENCH_MEDIA)/synth1080.mp4
 	$(PY) bench/bench_imports.py
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache

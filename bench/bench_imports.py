@@ -2,6 +2,10 @@
 imports the handler module first), and whether it pulls in PyAV, NumPy or Pillow.
 
     python bench/bench_imports.py
+
+The interpreter is a virtual environment holding only what the shared layer holds
+(shared/requirements.txt, created once in .venv-layer), because the development environment
+has more (aws-sam-cli brings boto3's CRT, which makes botocore slower to import).
 """
 
 import json
@@ -27,11 +31,23 @@ ENV = {"TASKS_TABLE": "t", "JOBS_TABLE": "j", "COUNTERS_TABLE": "c", "SESSIONS_T
        "POWERTOOLS_TRACE_DISABLED": "false"}
 
 
-def measure(module: str, runs: int = 3) -> tuple[float, list[str]]:
+LAYER_VENV = ROOT / ".venv-layer"
+
+
+def layer_python() -> str:
+    python = LAYER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(LAYER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "shared" / "requirements.txt")],
+                       check=True)
+    return str(python)
+
+
+def measure(python: str, module: str, runs: int = 3) -> tuple[float, list[str]]:
     env = {**os.environ, **ENV, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}", "PYTHONDONTWRITEBYTECODE": "0"}
     samples, heavy = [], []
     for _ in range(runs + 1):  # the first run also writes the bytecode caches, as a deployed package has them
-        result = json.loads(subprocess.run([sys.executable, "-c", PROBE, module], env=env, capture_output=True,
+        result = json.loads(subprocess.run([python, "-c", PROBE, module], env=env, capture_output=True,
                                            text=True, check=True).stdout)
         samples.append(result["ms"])
         heavy = result["heavy"]
@@ -39,12 +55,14 @@ def measure(module: str, runs: int = 3) -> tuple[float, list[str]]:
 
 
 def main() -> None:
-    print("import time of API handler modules (median of 3 fresh interpreters, warm bytecode cache)")
+    python = layer_python()
+    print("import time of API handler modules (median of 3 fresh interpreters, warm bytecode cache,")
+    print("with the shared layer's packages only)")
     worst = 0.0
     for path in sorted((ROOT / "functions" / "api").glob("*.py")):
         if path.stem == "__init__":
             continue
-        ms, heavy = measure(f"api.{path.stem}")
+        ms, heavy = measure(python, f"api.{path.stem}")
         note = "" if path.stem in MEDIA_HANDLERS else "  <- imports media libraries!" if heavy else ""
         worst = max(worst, ms)
         print(f"  {path.stem:22s} {ms:7.1f} ms   media libraries: {', '.join(heavy) or 'none'}{note}")

@@ -43,6 +43,8 @@ class Runtime:
 
 
 def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] | None = None) -> Runtime:
+    # werkzeug would log every request of moto and of the API to the console
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for path in (str(ROOT), str(ROOT / "functions")):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_PORT", "8080")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("werkzeug", "botocore", "moto"):
+    for noisy in ("botocore", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

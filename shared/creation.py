@@ -21,7 +21,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from shared import archives, chunks, media, storage
-from shared.data import Stage, load_sources
+from shared.data import Sources, Stage, load_sources
 from shared.errors import MediaError, NotFound
 from shared.frames import chunk_key, manifest_key
 from shared.jobs import create_jobs, delete_jobs, plan_segments
@@ -69,8 +69,8 @@ class Source:
 def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     task = _current(task_id, execution)
     data = task.data
-    sources = _gather_sources(task)
-    kind, media_sources = _classify(sources)
+    attached = load_sources(data_id)
+    kind, media_sources = _classify(_gather_sources(task, attached))
     if kind == media.MediaType.PDF:
         raise MediaError("PDF documents are not supported yet: convert the pages to images and upload those")
     if kind in (media.MediaType.ARCHIVE, media.MediaType.ZIP):
@@ -79,16 +79,15 @@ def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     if kind == media.MediaType.VIDEO:
         plan = _plan_video(media_sources[0], data, data_id)
     else:
-        order = load_sources(data_id).client_files
-        plan = _plan_images(_sorted(media_sources, data["sorting_method"], order), data, data_id)
+        ordered = _sorted(media_sources, data["sorting_method"], attached.client_files)
+        plan = _plan_images(ordered, data, data_id)
     storage.put(_plan_key(data_id), json.dumps(plan).encode(), "application/json")
     count = -(-len(plan["frames"]) // plan["chunk_size"])
     _set_stage(task, execution, Stage.CHUNKS, chunks_total=count, chunks_done=0)
     return {"chunks": list(range(count))}
 
 
-def _gather_sources(task: TaskItem) -> list[Source]:
-    attached = load_sources(int(task.data["id"]))
+def _gather_sources(task: TaskItem, attached: Sources) -> list[Source]:
     sources: list[Source] = []
     prefix = storage.upload_prefix(int(task.task_id), str(task.upload_id))
     for announced in attached.uploads:
@@ -113,7 +112,7 @@ def _share_sources(paths: list[str]) -> list[Source]:
             key = share_key(path)
         except ValueError:
             raise MediaError(f"Bad file path: {path}") from None
-        objects = [o for o in storage.list_objects(key.rstrip("/") + "/")]
+        objects = list(storage.list_objects(key.rstrip("/") + "/"))
         if not key.endswith("/") and storage.exists(key):
             objects = [{"Key": key, "Size": storage.size_of(key)}]
         if not objects:

@@ -15,7 +15,7 @@ from shared import aws, storage
 from shared.auth import Principal
 from shared.config import settings
 from shared.counters import allocate
-from shared.errors import ValidationFailed
+from shared.errors import NotFound, ValidationFailed
 from shared.permissions import can_change_task
 from shared.schemas import DataRequest, UploadRequest
 from shared.tables import TaskItem
@@ -96,11 +96,23 @@ def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any])
 
 
 def upload_arrived(key: str) -> bool:
-    """The S3 trigger: a file arrived under uploads/{task_id}/{upload_id}/."""
+    """The S3 trigger: a file arrived under uploads/{task_id}/{upload_id}/. Arrivals are
+    counted, and the uploads are listed only once the count reaches the announced number
+    (notifications come at least once, so a count may run ahead; the listing decides)."""
     parts = key.split("/", 3)
     if len(parts) < 4 or parts[0] != "uploads" or not parts[1].isdigit():
         return False
-    return start_if_complete(int(parts[1]), parts[2])
+    task_id, upload_id = int(parts[1]), parts[2]
+    counter = TaskItem(task_id)
+    try:
+        counter.update(actions=[TaskItem.uploads_arrived.add(1)], condition=TaskItem.upload_id == upload_id)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False  # a task deleted since, or an upload it no longer waits for
+        raise
+    if (counter.uploads_arrived or 0) < (counter.uploads_expected or 0):
+        return False
+    return start_if_complete(task_id, upload_id)
 
 
 def start_if_complete(task_id: int, upload_id: str) -> bool:
@@ -108,7 +120,7 @@ def start_if_complete(task_id: int, upload_id: str) -> bool:
     concurrently: the execution name is claimed once with a conditional write."""
     try:
         task = load_task(task_id)
-    except Exception:
+    except NotFound:
         return False
     if task.upload_id != upload_id or task.execution_name or task.data is None:
         return False
@@ -202,6 +214,8 @@ def _store_record(task: TaskItem, record: dict[str, Any], upload_id: str, source
             actions=[
                 TaskItem.data.set(record),
                 TaskItem.upload_id.set(upload_id),
+                TaskItem.uploads_expected.set(len(sources.uploads)),
+                TaskItem.uploads_arrived.set(0),
                 TaskItem.execution_name.remove(),
                 TaskItem.stage.set(Stage.QUEUED.value),
                 TaskItem.error.remove(),

@@ -9,6 +9,7 @@ import json
 import mimetypes
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,27 +155,34 @@ def _key(data: dict[str, Any], name: str) -> str:
 
 
 class _Lru:
-    def __init__(self, size: int) -> None:
-        self._size = size
+    """Least recently used values up to a budget (of items, or of bytes with `weigh=len`)."""
+
+    def __init__(self, budget: int, weigh: Callable[[Any], int] = lambda value: 1) -> None:
+        self._budget = budget
+        self._weigh = weigh
+        self._used = 0
         self._items: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: Any, load: Any) -> Any:
+    def get_or_load(self, key: Any, load: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
         value = load()
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            if key not in self._items:
+                self._items[key] = value
+                self._used += self._weigh(value)
+            while self._used > self._budget and len(self._items) > 1:
+                self._used -= self._weigh(self._items.popitem(last=False)[1])
         return value
 
 
-# A built task never changes, so its manifest and chunks can stay in memory while warm.
+# A built task never changes, so its manifest and chunks can stay in memory while warm
+# (annotators read neighbouring frames: one chunk serves many requests).
 _manifests = _Lru(32)
-_chunks = _Lru(4)
+_chunks = _Lru(256 * 1024 * 1024, weigh=len)
 
 
 def load_manifest(data_id: int) -> dict[str, Any]:

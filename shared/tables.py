@@ -69,6 +69,8 @@ class TaskItem(Model):
     data = JSONAttribute(null=True)
     # Task creation (the CreateTask workflow): announced uploads, the execution, its progress.
     upload_id = UnicodeAttribute(null=True)
+    uploads_expected = NumberAttribute(null=True)  # files announced for uploads/{task_id}/{upload_id}/
+    uploads_arrived = NumberAttribute(null=True)  # S3 notifications counted so far (at least once each)
     execution_name = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)  # one of shared.creation.Stage
     chunks_total = NumberAttribute(null=True)

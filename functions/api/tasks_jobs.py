@@ -13,7 +13,7 @@ app = create_app()
 
 @app.get("/api/v1/tasks/<task_id>/jobs", responses=answers(200, list[Job], "The jobs, by id"), tags=["tasks"])
 def jobs(task_id: str) -> list[dict[str, Any]]:
-    _, task_jobs = tasks.task_for(principal(app), tasks.parse_id(task_id))
+    _, task_jobs = tasks.task_for(principal(app), tasks.parse_id(task_id), with_jobs=True)
     return tasks.jobs_view(task_jobs, base_url(app))
 
 

@@ -14,7 +14,7 @@ app = create_app()
 @app.get("/api/v1/tasks/<task_id>", responses=answers(200, Task, "The task", _403={"description": "Not yours"},
                                                       _404={"description": "No such task"}), tags=["tasks"])
 def retrieve(task_id: str) -> dict[str, Any]:
-    task, jobs = tasks.task_for(principal(app), tasks.parse_id(task_id))
+    task, jobs = tasks.task_for(principal(app), tasks.parse_id(task_id), with_jobs=True)
     return tasks.task_view(task, jobs, base_url(app))
 
 
