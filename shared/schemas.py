@@ -24,9 +24,14 @@ def _blank_to_none(value: Any) -> Any:
 OptionalId = Annotated[int | None, BeforeValidator(_blank_to_none)]
 
 
-class _Request(BaseModel):
+class _Model(BaseModel):
+    # validators are built on first use, not at import: API cold starts stay short
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Request(_Model):
     # read-only and unknown keys in a body are ignored, as in CVAT
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # ---------------------------------------------------------------- labels and attributes
@@ -78,7 +83,7 @@ def _check_labels(labels: list[LabelIn]) -> list[LabelIn]:
     return labels
 
 
-class Attribute(BaseModel):
+class Attribute(_Model):
     id: int
     name: str
     mutable: bool
@@ -87,7 +92,7 @@ class Attribute(BaseModel):
     values: list[str]
 
 
-class Label(BaseModel):
+class Label(_Model):
     id: int
     name: str
     color: str
@@ -133,20 +138,20 @@ class TaskReplace(TaskUpdate):
     labels: list[LabelIn]
 
 
-class JobRef(BaseModel):
+class JobRef(_Model):
     url: str
     id: int
     assignee: int | None
     status: JobStatus
 
 
-class Segment(BaseModel):
+class Segment(_Model):
     start_frame: int
     stop_frame: int
     jobs: list[JobRef]
 
 
-class Task(BaseModel):
+class Task(_Model):
     """A task as the API shows it. The data keys are absent (not null) until data is attached."""
 
     url: str
@@ -173,7 +178,7 @@ class Task(BaseModel):
     data: int | None = None
 
 
-class Page(BaseModel):
+class Page(_Model):
     count: int
     next: str | None
     previous: str | None
@@ -184,7 +189,7 @@ class TaskPage(Page):
     results: list[Task]
 
 
-class Job(BaseModel):
+class Job(_Model):
     url: str
     id: int
     assignee: int | None
@@ -253,7 +258,7 @@ class DataRequest(_Request):
         return int(match.group(1)) if match else 1
 
 
-class DataRecord(BaseModel):
+class DataRecord(_Model):
     """The 202 answer of POST /tasks/{id}/data: the stored data record."""
 
     chunk_size: int | None
@@ -271,7 +276,7 @@ class DataRecord(BaseModel):
     use_cache: bool
 
 
-class UploadAnnouncement(BaseModel):
+class UploadAnnouncement(_Model):
     name: str = Field(min_length=1, max_length=1024)
     size: int = Field(ge=0)
 
@@ -280,26 +285,26 @@ class UploadRequest(DataRequest):
     files: list[UploadAnnouncement] = Field(min_length=1, max_length=10_000)
 
 
-class UploadSlot(BaseModel):
+class UploadSlot(_Model):
     name: str
     url: str
     method: Literal["PUT"]
     headers: dict[str, str]
 
 
-class UploadSlots(BaseModel):
+class UploadSlots(_Model):
     upload_id: str
     expires_in: int
     files: list[UploadSlot]
 
 
-class FrameMeta(BaseModel):
+class FrameMeta(_Model):
     width: int
     height: int
     name: str
 
 
-class DataMeta(BaseModel):
+class DataMeta(_Model):
     chunk_size: int | None
     size: int
     image_quality: int
@@ -309,7 +314,7 @@ class DataMeta(BaseModel):
     frames: list[FrameMeta]
 
 
-class Status(BaseModel):
+class Status(_Model):
     state: Literal["Queued", "Started", "Finished", "Failed"]
     message: str
 
@@ -323,11 +328,11 @@ class LoginRequest(_Request):
     password: str
 
 
-class LoginAnswer(BaseModel):
+class LoginAnswer(_Model):
     key: str
 
 
-class UserFull(BaseModel):
+class UserFull(_Model):
     url: str
     id: int
     username: str
@@ -342,13 +347,13 @@ class UserFull(BaseModel):
     date_joined: str | None
 
 
-class About(BaseModel):
+class About(_Model):
     name: str
     version: str
     description: str
 
 
-class ShareEntry(BaseModel):
+class ShareEntry(_Model):
     name: str
     type: Literal["DIR", "REG"]
 
