@@ -38,8 +38,8 @@ def layer_python() -> str:
     python = LAYER_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(LAYER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "shared" / "requirements.txt")],
-                       check=True)
+        requirements = ROOT / "shared" / "requirements.txt"
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)], check=True)
     return str(python)
 
 
