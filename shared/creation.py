@@ -11,7 +11,9 @@ task was deleted, or its data re-posted after a failure) changes nothing.
 import json
 import posixpath
 import re
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,7 +26,7 @@ from shared import archives, chunks, media, storage
 from shared.data import Sources, Stage, load_sources
 from shared.errors import MediaError, NotFound
 from shared.frames import chunk_key, manifest_key
-from shared.jobs import create_jobs, delete_jobs, plan_segments
+from shared.jobs import create_jobs, delete_job_items, delete_jobs, plan_segments
 from shared.server import share_key
 from shared.tables import TaskItem
 from shared.tasks import load_task
@@ -68,6 +70,12 @@ class Source:
 
 def prepare(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     task = _current(task_id, execution)
+    # this data id is this execution's alone: if the task goes away meanwhile, so does all of it
+    with _undone_if_stale(lambda: storage.delete_prefix(storage.data_prefix(data_id))):
+        return _prepare(task, data_id, execution)
+
+
+def _prepare(task: TaskItem, data_id: int, execution: str) -> dict[str, Any]:
     data = task.data
     attached = load_sources(data_id)
     kind, media_sources = _classify(_gather_sources(task, attached))
@@ -256,17 +264,14 @@ def build_chunk(task_id: int, data_id: int, execution: str, chunk: int) -> dict[
     plan = json.loads(storage.get(_plan_key(data_id)))
     size = plan["chunk_size"]
     frames = plan["frames"][chunk * size:(chunk + 1) * size]
-    if plan["kind"] == "images":
-        part = _image_chunk(data_id, chunk, frames, plan["quality"])
-    else:
-        part = _video_chunk(data_id, chunk, frames, plan)
-    storage.put(_part_key(data_id, chunk), json.dumps(part).encode(), "application/json")
-    try:
-        task.update(actions=[TaskItem.chunks_done.add(1)], condition=TaskItem.execution_name == execution)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise StaleExecution(execution) from None
-        raise
+    written = [chunk_key(data_id, quality, chunk, plan[quality]) for quality in ("compressed", "original")]
+    with _undone_if_stale(lambda: storage.delete_keys([*written, _part_key(data_id, chunk)])):
+        if plan["kind"] == "images":
+            part = _image_chunk(data_id, chunk, frames, plan["quality"])
+        else:
+            part = _video_chunk(data_id, chunk, frames, plan)
+        storage.put(_part_key(data_id, chunk), json.dumps(part).encode(), "application/json")
+        _update_current(task, execution, [TaskItem.chunks_done.add(1)])
     return {"chunk": chunk, "frames": len(frames)}
 
 
@@ -340,7 +345,7 @@ def finalize(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
     last = int(data["start_frame"]) + (size - 1) * step
     overlap, segments = plan_segments(size, int(task.segment_size), _optional_int(task.overlap), interpolation)
     delete_jobs(task_id)  # a retried Finalize must not leave the jobs of its first attempt
-    create_jobs(task_id, segments)
+    jobs = create_jobs(task_id, segments)
     data.update({
         "size": size,
         "chunk_size": plan["chunk_size"],
@@ -348,15 +353,13 @@ def finalize(task_id: int, data_id: int, execution: str) -> dict[str, Any]:
         "compressed_chunk_type": plan["compressed"],
         "original_chunk_type": plan["original"],
     })
-    task.update(
-        actions=[
+    with _undone_if_stale(lambda: delete_job_items(jobs)):
+        _update_current(task, execution, [
             TaskItem.data.set(data),
             TaskItem.mode.set("interpolation" if interpolation else "annotation"),
             TaskItem.overlap.set(overlap),
             TaskItem.stage.set(Stage.DONE.value),
-        ],
-        condition=TaskItem.execution_name == execution,
-    )
+        ])
     _clean_up(task, data_id)
     return {"size": size, "jobs": len(segments)}
 
@@ -443,7 +446,10 @@ def failure_message(error: dict[str, Any]) -> str:
 
 
 def _current(task_id: int, execution: str) -> TaskItem:
-    task = load_task(task_id)
+    try:
+        task = load_task(task_id)
+    except NotFound:
+        raise StaleExecution(execution) from None
     if task.execution_name != execution or task.data is None:
         raise StaleExecution(execution)
     return task
@@ -452,11 +458,27 @@ def _current(task_id: int, execution: str) -> TaskItem:
 def _set_stage(task: TaskItem, execution: str, stage: Stage, **counters: int) -> None:
     actions: list[Action] = [TaskItem.stage.set(stage.value)]
     actions += [getattr(TaskItem, name).set(value) for name, value in counters.items()]
+    _update_current(task, execution, actions)
+
+
+def _update_current(task: TaskItem, execution: str, actions: list[Action]) -> None:
+    """Updates the task only while this execution is still the one it waits for."""
     try:
         task.update(actions=actions, condition=TaskItem.execution_name == execution)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise StaleExecution(execution) from None
+        raise
+
+
+@contextmanager
+def _undone_if_stale(undo: Callable[[], object]) -> Iterator[None]:
+    """A step that learns its task was deleted (or re-attached) removes what it wrote, so
+    nothing is orphaned by work that was already running."""
+    try:
+        yield
+    except StaleExecution:
+        undo()
         raise
 
 

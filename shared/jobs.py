@@ -33,7 +33,11 @@ def create_jobs(task_id: int, segments: list[tuple[int, int]]) -> list[JobItem]:
 
 def delete_jobs(task_id: int) -> int:
     jobs = list(JobItem.by_task.query(task_id))
+    delete_job_items(jobs)
+    return len(jobs)
+
+
+def delete_job_items(jobs: list[JobItem]) -> None:
     with JobItem.batch_write() as batch:
         for job in jobs:
             batch.delete(job)
-    return len(jobs)

@@ -75,15 +75,19 @@ def list_directory(prefix: str) -> tuple[list[str], list[str]]:
     return folders, files
 
 
+def delete_keys(keys: list[str]) -> None:
+    client = aws.s3()
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": k} for k in keys[start:start + 1000]]
+        client.delete_objects(Bucket=bucket(), Delete={"Objects": batch, "Quiet": True})
+
+
 def delete_prefix(prefix: str) -> int:
     """Deletes every object under the prefix; returns how many."""
     if not prefix.endswith("/"):
         raise ValueError("refusing to delete a prefix that is not a folder")
-    client = aws.s3()
     keys = [o["Key"] for o in list_objects(prefix)]
-    for start in range(0, len(keys), 1000):
-        batch = [{"Key": k} for k in keys[start:start + 1000]]
-        client.delete_objects(Bucket=bucket(), Delete={"Objects": batch, "Quiet": True})
+    delete_keys(keys)
     return len(keys)
 
 

@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.config import settings
 from shared.counters import allocate
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.jobs import delete_job_items
 from shared.labels import attribute_view, merge_labels, new_labels
 from shared.pagination import paginate
 from shared.permissions import (
@@ -256,22 +257,24 @@ def update_task(principal: Principal, task_id: int, body: dict[str, Any], *, par
 
 
 def delete_task(principal: Principal, task_id: int) -> None:
+    """Deletes the task and everything it has. Its creation, if running, is made stale first
+    (its steps then remove what they write); the item goes last, so a failed delete can be
+    repeated."""
     task, jobs = task_for(principal, task_id, can_delete_task, with_jobs=True)
-    _stop_creation(task)
-    with JobItem.batch_write() as batch:
-        for job in jobs:
-            batch.delete(job)
+    execution = task.execution_name
+    if execution is not None:
+        task.update(actions=[TaskItem.execution_name.remove()])
+        _stop_creation(execution)
+    delete_job_items(jobs)
     if task.data is not None:
         storage.delete_prefix(storage.data_prefix(int(task.data["id"])))
     storage.delete_prefix(f"uploads/{task_id}/")
     task.delete()
 
 
-def _stop_creation(task: TaskItem) -> None:
-    if task.execution_name is None:
-        return
+def _stop_creation(execution_name: str) -> None:
     client = aws.stepfunctions()
-    arn = execution_arn(task.execution_name)
+    arn = execution_arn(execution_name)
     with contextlib.suppress(client.exceptions.ExecutionDoesNotExist, client.exceptions.InvalidArn):
         client.stop_execution(executionArn=arn, error="TaskDeleted", cause="The task was deleted")
 

@@ -174,3 +174,36 @@ def test_status_and_data_of_other_peoples_tasks(api: ApiCaller) -> None:
     attached = stranger.call("POST", f"/api/v1/tasks/{task['id']}/data", json_body={"image_quality": 5})
     assert attached.status == 403  # attaching data needs the change rule (deviation from spec §2.2)
     assert stranger.call("GET", "/api/v1/tasks/424242/status").status == 404
+
+
+def test_steps_still_running_when_the_task_is_deleted_leave_nothing(api: ApiCaller) -> None:
+    """Lambda invocations already running cannot be stopped: each step that finds its task gone
+    removes what it wrote."""
+    from shared import creation
+    from shared.data import start_if_complete
+
+    task = new_task(api.login())
+    slots = api.call("POST", f"/api/v1/tasks/{task['id']}/uploads", json_body={
+        "image_quality": 50, "chunk_size": 1,
+        "files": [{"name": f"{i}.jpg", "size": len(media_factory.make_image("JPEG", (8, 8), "RGB"))}
+                  for i in range(2)]}).json()
+    item = TaskItem.get(task["id"])
+    data_id, execution = int(item.data["id"]), f"task-{task['id']}-{slots['upload_id']}"
+    # the files arrive without notifications, and the steps are run by hand
+    item.update(actions=[TaskItem.upload_id.set("paused")])
+    for i in range(2):
+        boto3.client("s3").put_object(Bucket=bucket(), Key=f"uploads/{task['id']}/{slots['upload_id']}/{i}.jpg",
+                                      Body=media_factory.make_image("JPEG", (8, 8), "RGB"))
+    item.update(actions=[TaskItem.upload_id.set(slots["upload_id"]), TaskItem.execution_name.set(execution)])
+    assert creation.prepare(task["id"], data_id, execution) == {"chunks": [0, 1]}
+    creation.build_chunk(task["id"], data_id, execution, 0)
+    assert keys(f"data/{data_id}/compressed/") == [f"data/{data_id}/compressed/000000.zip"]
+
+    assert api.call("DELETE", f"/api/v1/tasks/{task['id']}").status == 204
+    with pytest.raises(creation.StaleExecution):
+        creation.build_chunk(task["id"], data_id, execution, 1)
+    with pytest.raises(creation.StaleExecution):
+        creation.finalize(task["id"], data_id, execution)
+    assert keys(f"data/{data_id}/") == [] and keys(f"uploads/{task['id']}/") == []
+    assert list(JobItem.by_task.query(task["id"])) == []
+    assert not start_if_complete(task["id"], slots["upload_id"])
