@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -42,7 +43,8 @@ class Runtime:
         self.moto.stop()
 
 
-def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] | None = None) -> Runtime:
+def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] | None = None,
+          share: Path | None = None) -> Runtime:
     # werkzeug would log every request of moto and of the API to the console
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     for path in (str(ROOT), str(ROOT / "functions")):
@@ -65,6 +67,8 @@ def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] |
     install_lambda_seam(stack)
     username, password = admin or _admin_from_environment()
     seed_admin(username, password)
+    if share is not None:
+        seed_share(share)
     api = make_server(host, port, Gateway(stack), threaded=True)
     return Runtime(stack, moto, api, endpoint)
 
@@ -74,6 +78,18 @@ def seed_admin(username: str, password: str) -> None:
 
     if users.find_user(username) is None:
         users.create_user(username, password, email=f"{username}@localhost", groups=("admin",))
+
+
+def seed_share(folder: Path) -> int:
+    """Copies a folder of this machine into the bucket's share/ prefix (what server_files and
+    GET /server/share see), as an administrator would sync one to S3 in AWS."""
+    from shared import storage
+    from shared.config import settings
+
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file()]
+    for path in files:
+        storage.put(settings().share_prefix + path.relative_to(folder).as_posix(), path.read_bytes())
+    return len(files)
 
 
 def _admin_from_environment() -> tuple[str, str]:
@@ -87,15 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_PORT", "8080")))
+    parser.add_argument("--share", type=Path, default=os.environ.get("LOCAL_SHARE") or None,
+                        help="a folder copied into the share at start (server_files); env LOCAL_SHARE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("botocore", "moto"):
+    for noisy in ("botocore", "moto", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # a failing step is reported by the task's status; moto's interpreter would print its state dump
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    runtime = start(args.host, args.port)
+    runtime = start(args.host, args.port, share=args.share)
     username, password = _admin_from_environment()
-    print(_banner(runtime.url, username, password), flush=True)
+    print(_banner(runtime.url, username, password, args.share), flush=True)
 
     stopping = threading.Event()
 
@@ -115,11 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _banner(url: str, username: str, password: str) -> str:
+def _banner(url: str, username: str, password: str, share: Path | None) -> str:
+    shared = f"{share} (server_files)" if share else "empty (set LOCAL_SHARE=/a/folder to fill it)"
     return (
         f"\nCVAT v1 task API (local runtime) on {url}\n"
         f"  log in:  curl -s -X POST {url}/api/v1/auth/login -d username={username} -d password='{password}'\n"
         f"  admin:   {username} / {password}   (LOCAL_ADMIN_USER, LOCAL_ADMIN_PASSWORD change it)\n"
+        f"  share:   {shared}\n"
         f"  docs:    {url}/api/swagger\n"
         "  state:   in memory; Ctrl-C stops and forgets everything\n"
     )

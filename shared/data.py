@@ -1,6 +1,7 @@
 """Attaching media to a task (spec §5.1): the data record, client uploads, upload slots for
 large media, and the start of the CreateTask workflow once every announced file is in S3."""
 
+import contextlib
 import json
 import posixpath
 import uuid
@@ -124,7 +125,11 @@ def start_if_complete(task_id: int, upload_id: str) -> bool:
         return False
     if task.upload_id != upload_id or task.execution_name or task.data is None:
         return False
-    if not _all_arrived(task_id, upload_id, load_sources(int(task.data["id"])).uploads):
+    missing, wrong = _arrivals(task_id, upload_id, load_sources(int(task.data["id"])).uploads)
+    if missing:
+        return False
+    if wrong:
+        _fail_upload(task, upload_id, wrong)
         return False
     name = f"task-{task_id}-{upload_id}"
     try:
@@ -150,10 +155,22 @@ def start_if_complete(task_id: int, upload_id: str) -> bool:
     return True
 
 
-def _all_arrived(task_id: int, upload_id: str, expected: list[dict[str, Any]]) -> bool:
+def _arrivals(task_id: int, upload_id: str, expected: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The announced files not yet in S3, and those that arrived with another size."""
     prefix = storage.upload_prefix(task_id, upload_id)
     arrived = {o["Key"][len(prefix):]: int(o["Size"]) for o in storage.list_objects(prefix)}
-    return all(arrived.get(f["name"]) == f["size"] for f in expected)
+    missing = [f["name"] for f in expected if f["name"] not in arrived]
+    wrong = [f"{f['name']} arrived with {arrived[f['name']]} bytes, {f['size']} were announced"
+             for f in expected if f["name"] in arrived and arrived[f["name"]] != f["size"]]
+    return missing, wrong
+
+
+def _fail_upload(task: TaskItem, upload_id: str, problems: list[str]) -> None:
+    """S3 refuses a presigned PUT of another length than signed; this catches what slipped by."""
+    message = "UploadError: " + "; ".join(problems) + "\n"
+    with contextlib.suppress(UpdateError):
+        task.update(actions=[TaskItem.stage.set(Stage.FAILED.value), TaskItem.error.set(message)],
+                    condition=(TaskItem.upload_id == upload_id) & TaskItem.execution_name.does_not_exist())
 
 
 def _check_attachable(task: TaskItem) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from shared.tables import JobItem, TaskItem
 from tests import media_factory
+from tests.integration.conftest import wait_for
 from tests.integration.events import ApiCaller
 
 
@@ -65,12 +66,13 @@ def test_a_built_task_keeps_chunks_manifest_and_preview_only(api: ApiCaller) -> 
     assert answer.status == 202, answer.body
     assert wait_status(api, task["id"]) == {"state": "Finished", "message": ""}
     data_id = api.call("GET", f"/api/v1/tasks/{task['id']}").json()["data"]
+    # Finalize removes the sources just after marking the task ready
+    assert wait_for(lambda: keys(f"uploads/{task['id']}/") == [] and keys(f"data/{data_id}/parts/") == [])
     assert keys(f"data/{data_id}/") == [
         f"data/{data_id}/compressed/{c:06d}.zip" for c in range(3)] + [
         f"data/{data_id}/manifest.json"] + [
         f"data/{data_id}/original/{c:06d}.zip" for c in range(3)] + [
         f"data/{data_id}/plan.json", f"data/{data_id}/preview.jpeg", f"data/{data_id}/sources.json"]
-    assert keys(f"uploads/{task['id']}/") == []  # sources live on in the original chunks
     jobs = api.call("GET", f"/api/v1/tasks/{task['id']}/jobs").json()
     assert [(j["start_frame"], j["stop_frame"]) for j in jobs] == [(0, 1), (2, 3), (4, 4)]
     item = TaskItem.get(task["id"])
@@ -207,3 +209,18 @@ def test_steps_still_running_when_the_task_is_deleted_leave_nothing(api: ApiCall
     assert keys(f"data/{data_id}/") == [] and keys(f"uploads/{task['id']}/") == []
     assert list(JobItem.by_task.query(task["id"])) == []
     assert not start_if_complete(task["id"], slots["upload_id"])
+
+
+def test_an_upload_of_another_size_than_announced_fails_the_task(api: ApiCaller) -> None:
+    task = new_task(api.login())
+    slots = api.call("POST", f"/api/v1/tasks/{task['id']}/uploads", json_body={
+        "image_quality": 50, "files": [{"name": "a.jpg", "size": 1000}]}).json()
+    content = media_factory.make_image("JPEG", (8, 8), "RGB")
+    boto3.client("s3").put_object(Bucket=bucket(), Key=f"uploads/{task['id']}/{slots['upload_id']}/a.jpg",
+                                  Body=content)
+    status = api.call("GET", f"/api/v1/tasks/{task['id']}/status").json()
+    assert status == {"state": "Failed",
+                      "message": f"UploadError: a.jpg arrived with {len(content)} bytes, 1000 were announced\n"}
+    again = api.call("POST", f"/api/v1/tasks/{task['id']}/uploads", json_body={
+        "image_quality": 50, "files": [{"name": "a.jpg", "size": len(content)}]})
+    assert again.status == 201  # a failed attachment can be made again
