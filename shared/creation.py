@@ -210,13 +210,8 @@ def _selection(count: int, data: dict[str, Any]) -> list[int]:
 def _plan_images(sources: list[Source], data: dict[str, Any], data_id: int) -> dict[str, Any]:
     selected = _selection(len(sources), data)
     first = storage.get(sources[0].key)
-    try:
-        width, height = media.image_size(first, sources[0].name)
-        preview = media.make_preview(media.open_upright(first, sources[0].name))
-    except MediaError:
-        raise
-    except Exception as error:
-        raise MediaError(f"{sources[0].name} is not an image this service can read: {error}") from None
+    width, height = media.image_size(first, sources[0].name)
+    preview = media.make_preview(media.open_upright(first, sources[0].name))
     storage.put(storage.data_prefix(data_id) + "preview.jpeg", preview, "image/jpeg")
     chunk_size = data.get("chunk_size") or media.default_chunk_size(width, height)
     return {
@@ -277,30 +272,15 @@ def build_chunk(task_id: int, data_id: int, execution: str, chunk: int) -> dict[
 
 def _image_chunk(data_id: int, chunk: int, frames: list[dict[str, str]], quality: int) -> dict[str, Any]:
     contents = storage.get_many([f["key"] for f in frames])
-    compressed: list[tuple[str, bytes]] = []
-    original: list[tuple[str, bytes]] = []
-    sizes = []
-    for index, (frame, content) in enumerate(zip(frames, contents, strict=True)):
-        try:
-            image = media.process_image(content, frame["name"], quality)
-        except MediaError:
-            raise
-        except Exception as error:
-            raise MediaError(f"{frame['name']} is not an image this service can read: {error}") from None
-        compressed.append((f"{index:06d}.jpeg", image.compressed))
-        original.append((f"{index:06d}{image.original_ext}", image.original))
-        sizes.append({"name": frame["name"], "width": image.width, "height": image.height})
-    members = {
-        "compressed": _put_zip(chunk_key(data_id, "compressed", chunk, "imageset"), compressed),
-        "original": _put_zip(chunk_key(data_id, "original", chunk, "imageset"), original),
-    }
+    images = [media.process_image(content, frame["name"], quality)
+              for frame, content in zip(frames, contents, strict=True)]
+    members = {}
+    for quality_name, archive in zip(("compressed", "original"), chunks.build_image_chunks(images), strict=True):
+        storage.put(chunk_key(data_id, quality_name, chunk, "imageset"), archive.data, "application/zip")
+        members[quality_name] = _member_offsets(archive.members)
+    sizes = [{"name": frame["name"], "width": image.width, "height": image.height}
+             for frame, image in zip(frames, images, strict=True)]
     return {"frames": sizes, "members": members}
-
-
-def _put_zip(key: str, entries: list[tuple[str, bytes]]) -> list[list[Any]]:
-    archive = chunks.build_zip_chunk(entries)
-    storage.put(key, archive.data, "application/zip")
-    return _member_offsets(archive.members)
 
 
 def _member_offsets(members: tuple[chunks.ZipMember, ...]) -> list[list[Any]]:
