@@ -84,3 +84,14 @@ def test_gateway_prefers_exact_methods_then_literal_paths_then_any() -> None:
     assert found is not None and found[0].route.function == "TasksDataMetaFunction" and found[1] == {"id": "7"}
     assert gateway.match("POST", "/api/v1/tasks/7/status")[0].route_key == "ANY /api/v1/tasks/{id}/status"  # type: ignore[index]
     assert gateway.match("GET", "/nowhere")[0].route_key == "ANY /{proxy+}"  # type: ignore[index]
+
+
+def test_moto_lists_its_modules_once() -> None:
+    from moto import backends
+
+    from local.runtime import _cache_moto_module_list
+
+    _cache_moto_module_list()
+    first = backends.list_of_moto_modules()
+    assert "s3" in first and "dynamodb" in first and "stepfunctions" in first
+    assert backends.list_of_moto_modules() is first
