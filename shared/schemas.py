@@ -258,15 +258,18 @@ class DataRequest(_Request):
         return int(match.group(1)) if match else 1
 
 
-class DataRecord(_Model):
-    """The 202 answer of POST /tasks/{id}/data: the stored data record."""
-
+class _DataSummary(_Model):
     chunk_size: int | None
     size: int
     image_quality: int
     start_frame: int
     stop_frame: int
     frame_filter: str
+
+
+class DataRecord(_DataSummary):
+    """The 202 answer of POST /tasks/{id}/data: the stored data record."""
+
     compressed_chunk_type: ChunkType
     original_chunk_type: ChunkType
     client_files: list[str]
@@ -296,6 +299,7 @@ class UploadSlots(_Model):
     upload_id: str
     expires_in: int
     files: list[UploadSlot]
+    data: DataRecord
 
 
 class FrameMeta(_Model):
@@ -304,13 +308,7 @@ class FrameMeta(_Model):
     name: str
 
 
-class DataMeta(_Model):
-    chunk_size: int | None
-    size: int
-    image_quality: int
-    start_frame: int
-    stop_frame: int
-    frame_filter: str
+class DataMeta(_DataSummary):
     frames: list[FrameMeta]
 
 
