@@ -22,6 +22,7 @@ def _point_at(stack: str) -> None:
     os.environ.update({
         "TASKS_TABLE": resources["TasksTable"],
         "JOBS_TABLE": resources["JobsTable"],
+        "ANNOTATIONS_TABLE": resources["AnnotationsTable"],
         "COUNTERS_TABLE": resources["CountersTable"],
         "SESSIONS_TABLE": resources["SessionsTable"],
         "IDEMPOTENCY_TABLE": resources["IdempotencyTable"],

@@ -81,6 +81,7 @@ class Stack:
         self.functions: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Handler] = {}
         self._import_lock = threading.Lock()
+        self._api_lock = threading.Lock()
 
     # ------------------------------------------------------------ provisioning
 
@@ -263,7 +264,13 @@ class Stack:
             function_name=spec.physical_name, memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout,
             invoked_function_arn=self.context.attributes[(logical_id, "Arn")],
         )
-        return self.handler(logical_id)(event, context)
+        if not spec.routes:
+            return self.handler(logical_id)(event, context)
+        # A Lambda container runs one request at a time, and Powertools' resolvers keep the
+        # current request in a class attribute shared by every resolver of the process: in one
+        # process, API requests take turns (the workflow steps still run side by side).
+        with self._api_lock:
+            return self.handler(logical_id)(event, context)
 
     def by_physical_name(self, name: str) -> str | None:
         for logical_id, spec in self.functions.items():
@@ -298,6 +305,7 @@ def install_lambda_seam(stack: Stack) -> None:
     from moto.awslambda.models import LambdaFunction
 
     _active_stack = stack
+    serialize_moto_dynamodb()
     if getattr(LambdaFunction._invoke_lambda, "_cvat_local", False):
         return
 
@@ -317,6 +325,25 @@ def install_lambda_seam(stack: Stack) -> None:
 
     _invoke_lambda._cvat_local = True  # type: ignore[attr-defined]
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+
+def serialize_moto_dynamodb() -> None:
+    """moto's DynamoDB backend is not thread-safe (a query iterates a dict that a concurrent
+    write changes), while DynamoDB itself is: one request at a time keeps moto honest. Only
+    DynamoDB: its requests never call other services, so the lock cannot be taken twice."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "_cvat_serialized", False):
+        return
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    call_action._cvat_serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def apply_environment(stack: Stack, endpoint: str | None) -> None:

@@ -9,6 +9,7 @@ from functools import cache
 class Settings:
     tasks_table: str
     jobs_table: str
+    annotations_table: str
     counters_table: str
     sessions_table: str
     idempotency_table: str
@@ -33,6 +34,7 @@ def settings() -> Settings:
     return Settings(
         tasks_table=env["TASKS_TABLE"],
         jobs_table=env["JOBS_TABLE"],
+        annotations_table=env["ANNOTATIONS_TABLE"],
         counters_table=env["COUNTERS_TABLE"],
         sessions_table=env["SESSIONS_TABLE"],
         idempotency_table=env["IDEMPOTENCY_TABLE"],

@@ -55,3 +55,7 @@ class MediaError(CvatError):
 
 class RequestInProgress(CvatError):
     """The same Idempotency-Key is being processed by another request (409)."""
+
+
+class PreconditionFailed(CvatError):
+    """If-Match named a version that is no longer current (412)."""

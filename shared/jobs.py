@@ -1,5 +1,7 @@
 """Segments and jobs of a task (spec §5.7)."""
 
+from typing import Any
+
 from shared.counters import allocate_many
 from shared.tables import JobItem
 
@@ -41,3 +43,23 @@ def delete_job_items(jobs: list[JobItem]) -> None:
     with JobItem.batch_write() as batch:
         for job in jobs:
             batch.delete(job)
+
+
+def job_view(job: JobItem, base_url: str) -> dict[str, Any]:
+    return {
+        "url": f"{base_url}/api/v1/jobs/{job.job_id}",
+        "id": int(job.job_id),
+        "assignee": None if job.assignee_id is None else int(job.assignee_id),
+        "status": job.status,
+        "start_frame": int(job.start_frame),
+        "stop_frame": int(job.stop_frame),
+        "task_id": int(job.task_id),
+    }
+
+
+def task_status(statuses: list[str]) -> str:
+    """Spec §4.3: annotation if any job is, else validation if any is, else completed."""
+    for status in ("annotation", "validation"):
+        if status in statuses:
+            return status
+    return "completed" if statuses else "annotation"

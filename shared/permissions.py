@@ -57,6 +57,22 @@ def can_delete_task(principal: Principal, task: TaskRelations) -> bool:
     return principal.is_admin or is_owner(principal, task)
 
 
+def is_job_annotator(principal: Principal, task: TaskRelations, job_assignee_id: int | None,
+                     reduce_visibility: bool = False) -> bool:
+    """Spec §2.1 JobAnnotator."""
+    return ((task.assignee_id is None and not reduce_visibility) or is_assignee(principal, task)
+            or job_assignee_id == principal.user_id)
+
+
+def can_view_job(principal: Principal, task: TaskRelations, job_assignee_id: int | None) -> bool:
+    return (principal.is_admin or is_observer(principal) or is_owner(principal, task)
+            or is_job_annotator(principal, task, job_assignee_id))
+
+
+def can_change_job(principal: Principal, task: TaskRelations, job_assignee_id: int | None) -> bool:
+    return principal.is_admin or is_owner(principal, task) or is_job_annotator(principal, task, job_assignee_id)
+
+
 def visible_in_list(principal: Principal, task: TaskRelations) -> bool:
     """The list filter of spec §2.2 (never 403: invisible tasks are just left out)."""
     if principal.is_admin or is_observer(principal):

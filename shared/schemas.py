@@ -381,3 +381,65 @@ class ClientEvent(_Request):
     proj_id: int | None = None
     message: str | None = Field(default=None, max_length=4096)
     payload: dict[str, Any] | None = None
+
+
+# ---------------------------------------------------------------- jobs and annotations (spec §4, §9)
+
+ShapeType = Literal["rectangle", "polygon", "polyline", "points", "cuboid"]
+
+
+def _as_text(value: Any) -> Any:
+    """Attribute values are strings; CVAT stringifies others (True -> "True", 5 -> "5")."""
+    return value if isinstance(value, str) else str(value) if isinstance(value, (bool, int, float)) else value
+
+
+class AttributeValue(_Model):
+    spec_id: int
+    value: Annotated[str, BeforeValidator(_as_text), Field(max_length=4096)]
+
+
+class _Annotated(_Model):
+    id: int | None = None
+    frame: int = Field(ge=0)
+    attributes: list[AttributeValue]
+
+
+class _Labeled(_Annotated):
+    label_id: int = Field(ge=0)
+    group: int | None = Field(ge=0)
+    source: str = "manual"
+
+
+class LabeledTag(_Labeled):
+    pass
+
+
+class _Geometry(_Model):
+    type: ShapeType
+    occluded: bool
+    z_order: int = 0
+    points: list[float] = Field(min_length=1)
+
+
+class LabeledShape(_Labeled, _Geometry):
+    pass
+
+
+class TrackedShape(_Annotated, _Geometry):
+    outside: bool
+
+
+class LabeledTrack(_Labeled):
+    shapes: list[TrackedShape] = Field(min_length=1)
+
+
+class LabeledData(_Model):
+    version: int
+    tags: list[LabeledTag]
+    shapes: list[LabeledShape]
+    tracks: list[LabeledTrack]
+
+
+class JobUpdate(_Request):
+    status: JobStatus | None = None
+    assignee: OptionalId = None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
@@ -15,7 +16,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from shared.config import settings
@@ -112,6 +113,31 @@ class JobItem(Model):
     version = NumberAttribute(default=0)
     by_task = JobsByTask()
     by_assignee = JobsByAssignee()
+
+
+class AnnotationsByOwner(GlobalSecondaryIndex["AnnotationItem"]):
+    """Every item of a task, by "{task}#{bucket}" (16 partitions per task, so a task's writes
+    are not throttled on one index partition): how deleting a task finds them all."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = KeysOnlyProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+
+
+class AnnotationItem(Model):
+    """A tag, shape or track (see shared.annotation_store), or a task's annotation head."""
+
+    class Meta:
+        table_name = _TableName("annotations_table")
+
+    partition = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    owner = UnicodeAttribute()
+    body = BinaryAttribute(legacy_encoding=False)
+    revision = NumberAttribute(null=True)  # head items only
+    by_owner = AnnotationsByOwner()
 
 
 class CounterItem(Model):

@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from shared import aws, storage, users
+from shared import annotation_store, aws, storage, users
 from shared.auth import Principal
 from shared.config import settings
 from shared.counters import allocate
@@ -266,6 +266,7 @@ def delete_task(principal: Principal, task_id: int) -> None:
         task.update(actions=[TaskItem.execution_name.remove()])
         _stop_creation(execution)
     delete_job_items(jobs)
+    annotation_store.delete_task(task_id)
     if task.data is not None:
         storage.delete_prefix(storage.data_prefix(int(task.data["id"])))
     storage.delete_prefix(f"uploads/{task_id}/")

@@ -34,6 +34,8 @@ def drf_message(detail: ErrorDetails) -> str:
         "missing": "This field is required.",
         "string_too_long": f"Ensure this field has no more than {ctx.get('max_length')} characters.",
         "string_too_short": "This field may not be blank.",
+        "too_short": "This list may not be empty." if ctx.get("min_length") == 1
+        else f"Ensure this field has at least {ctx.get('min_length')} elements.",
         "greater_than_equal": f"Ensure this value is greater than or equal to {ctx.get('ge')}.",
         "less_than_equal": f"Ensure this value is less than or equal to {ctx.get('le')}.",
         "greater_than": f"Ensure this value is greater than {ctx.get('gt')}.",

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apigw import credentials
 from apigw.body import parse_body
+from shared.annotation_store import WriteConflict
 from shared.auth import Principal
 from shared.config import settings
 from shared.errors import (
@@ -25,6 +26,7 @@ from shared.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    PreconditionFailed,
     RequestInProgress,
     ValidationFailed,
 )
@@ -155,6 +157,14 @@ def _map_errors(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestInProgress)
     def _409(error: RequestInProgress) -> Response:
+        return detail(409, str(error))
+
+    @app.exception_handler(PreconditionFailed)
+    def _412(error: PreconditionFailed) -> Response:
+        return detail(412, str(error))
+
+    @app.exception_handler(WriteConflict)
+    def _409_busy(error: WriteConflict) -> Response:
         return detail(409, str(error))
 
     @app.exception_handler(RequestValidationError)

@@ -43,7 +43,7 @@ def _forget_clients() -> None:
 
     aws.reset()
     config.settings.cache_clear()
-    for model in (tables.TaskItem, tables.JobItem, tables.CounterItem, tables.SessionItem):
+    for model in (tables.TaskItem, tables.JobItem, tables.CounterItem, tables.SessionItem, tables.AnnotationItem):
         model._connection = None
 
 

@@ -1,0 +1,24 @@
+"""GET /api/v1/jobs/{id}/annotations: the job's LabeledData (spec §9.2), with an ETag;
+a redirect to S3 when it is larger than a Lambda answer may be."""
+
+from typing import Any
+
+from apigw.annotated import respond
+from apigw.app import create_app, lambda_handler, principal
+from apigw.docs import answers
+from aws_lambda_powertools.event_handler import Response
+
+from shared import annotations, tasks
+from shared.schemas import LabeledData
+
+app = create_app()
+
+
+@app.get("/api/v1/jobs/<job_id>/annotations", tags=["annotations"],
+         responses=answers(200, LabeledData, "The annotations", _302={"description": "Too large: from S3"}))
+def read(job_id: str) -> Response[Any]:
+    scope = annotations.job_scope(principal(app), tasks.parse_id(job_id), change=False)
+    return respond(annotations.read(scope), name=f"job-{job_id}")
+
+
+handler = lambda_handler(app)

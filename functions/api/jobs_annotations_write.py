@@ -1,0 +1,38 @@
+"""PUT and PATCH?action=create|update|delete /api/v1/jobs/{id}/annotations (spec §9.2):
+all-or-nothing, one version more for every job written; If-Match guards against lost updates."""
+
+from typing import Any
+
+from apigw.annotated import action, if_match, respond
+from apigw.app import body, create_app, lambda_handler, principal
+from apigw.docs import answers, request_body
+from aws_lambda_powertools.event_handler import Response
+
+from shared import annotations, tasks
+from shared.schemas import LabeledData
+
+app = create_app()
+_DOCS = answers(200, LabeledData, "The saved objects, with ids, and the new version",
+                _400={"description": "Invalid annotations"}, _412={"description": "Changed since If-Match"})
+
+
+@app.put("/api/v1/jobs/<job_id>/annotations", responses=_DOCS, openapi_extensions=request_body(LabeledData),
+         tags=["annotations"])
+def replace(job_id: str) -> Response[Any]:
+    return _write(job_id, "PUT")
+
+
+@app.patch("/api/v1/jobs/<job_id>/annotations", responses=_DOCS, openapi_extensions=request_body(LabeledData),
+           tags=["annotations"])
+def change(job_id: str) -> Response[Any]:
+    return _write(job_id, "PATCH")
+
+
+def _write(job_id: str, method: str) -> Response[Any]:
+    scope = annotations.job_scope(principal(app), tasks.parse_id(job_id), change=True)
+    answer = annotations.write(scope, method, body(app), action=action(app) if method == "PATCH" else None,
+                               if_match=if_match(app))
+    return respond(answer, name=f"job-{job_id}")
+
+
+handler = lambda_handler(app)

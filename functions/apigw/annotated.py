@@ -1,0 +1,28 @@
+"""Answers of the annotation routes: JSON with an ETag, or a redirect to S3 when the JSON is
+larger than a Lambda answer may be."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from apigw.app import json_response, redirect
+from shared import annotations
+
+# Lambda answers at most 6 MB; leave room for headers
+LARGEST_ANSWER = 5 * 1024 * 1024
+
+
+def if_match(app: APIGatewayHttpResolver) -> str | None:
+    return app.current_event.headers.get("if-match")
+
+
+def action(app: APIGatewayHttpResolver) -> str | None:
+    return (app.current_event.query_string_parameters or {}).get("action")
+
+
+def respond(answer: annotations.Answer, *, status: int = 200, name: str = "") -> Response[Any]:
+    body = json.dumps(answer.data, separators=(",", ":"))
+    if len(body) > LARGEST_ANSWER:
+        return redirect(annotations.offload(name, answer.etag, body.encode()))
+    return json_response(status, answer.data, headers={"ETag": answer.etag})
