@@ -99,6 +99,23 @@ def _save_head(head: Head, expected_revision: int) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- small records of a task
+
+
+def save_record(task_id: int, name: str, record: dict[str, Any]) -> None:
+    """A small JSON record kept with the task's annotations (deleted with them)."""
+    AnnotationItem(_head_partition(task_id), name, owner=_owner(task_id, "head"),
+                   body=json.dumps(record).encode()).save()
+
+
+def load_record(task_id: int, name: str) -> dict[str, Any] | None:
+    try:
+        item = AnnotationItem.get(_head_partition(task_id), name, consistent_read=True)
+    except AnnotationItem.DoesNotExist:
+        return None
+    return json.loads(item.body)
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -2,16 +2,20 @@
 task, the write operations (PUT, PATCH create/update/delete, DELETE) with per-job versions,
 and the split of task-level writes into jobs and the merge of jobs into the task's view."""
 
+import contextlib
+import json
 import math
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from shared import annotation_store as store
-from shared import storage, users
+from shared import aws, storage, users
 from shared.annotation_store import KINDS, Head, Objects
 from shared.auth import Principal
+from shared.config import settings
 from shared.counters import allocate_many
 from shared.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from shared.jobs import job_view, task_status
@@ -191,6 +195,87 @@ def clear(scope: Scope, *, if_match: str | None = None) -> Answer:
     head, _ = store.write(int(scope.task.task_id), scope.job_ids, change)
     _touch(scope.task)
     return Answer({}, scope.etag(head))
+
+
+# ---------------------------------------------------------------- documents too large for a request
+
+UPLOAD_HINT = ("Upload large annotations through POST /api/v1/tasks/{id}/annotations/uploads: PUT the LabeledData "
+               "JSON to the URL it answers, then send this request again with ?upload=<upload_id> and no body.")
+
+
+def announce_document(principal: Principal, task_id: int) -> dict[str, Any]:
+    """A presigned PUT for a LabeledData JSON document, applied later by PUT or PATCH ?upload=."""
+    task_scope(principal, task_id, change=True)
+    upload_id = uuid.uuid4().hex
+    _save_upload(task_id, upload_id, {"state": "waiting"})
+    return {"upload_id": upload_id, "url": storage.presigned_put_any(_document_key(task_id, upload_id)),
+            "method": "PUT", "expires_in": storage.PRESIGN_SECONDS}
+
+
+def apply_document(scope: Scope, upload_id: str, method: str, action: str | None) -> int:
+    """Starts applying an uploaded document (202), or says how it went: 202 while running,
+    201 once applied, 400 with the reason when it could not be."""
+    task_id = int(scope.task.task_id)
+    record = _load_upload(task_id, upload_id)
+    if record["state"] == "failed":
+        raise ValidationFailed(record["message"])
+    if record["state"] == "done":
+        return 201
+    if record["state"] == "waiting":
+        if method == "PATCH" and action not in ACTIONS:
+            raise ValidationFailed(["Please specify a correct 'action' for the request"])
+        if not storage.exists(_document_key(task_id, upload_id)):
+            raise ValidationFailed(f"upload {upload_id}: the document has not arrived; PUT it to the URL first")
+        payload = {"task_id": task_id, "job_id": None if scope.job is None else int(scope.job.job_id),
+                   "upload_id": upload_id, "method": method, "action": action}
+        client = aws.stepfunctions()
+        with contextlib.suppress(client.exceptions.ExecutionAlreadyExists):
+            client.start_execution(stateMachineArn=settings().apply_annotations_state_machine_arn,
+                                   name=f"apply-{task_id}-{upload_id}", input=json.dumps(payload))
+        _save_upload(task_id, upload_id, {"state": "running"})
+    return 202
+
+
+def apply_uploaded(task_id: int, job_id: int | None, upload_id: str, method: str, action: str | None) -> int | None:
+    """The worker: applies the document as one all-or-nothing write and returns the new
+    version; a refused document is recorded with the answer a request would have had."""
+    try:
+        try:
+            document = json.loads(storage.get(_document_key(task_id, upload_id)))
+        except ValueError as error:
+            raise ValidationFailed({"detail": f"JSON parse error - {error}"}) from None
+        if not isinstance(document, dict):
+            raise ValidationFailed({"non_field_errors": ["Invalid data. Expected a dictionary."]})
+        task = load_task(task_id)
+        jobs = jobs_of(task_id)
+        job = next((j for j in jobs if int(j.job_id) == job_id), None) if job_id is not None else None
+        answer = write(Scope(task, jobs, job), method, document, action=action)
+    except ValidationFailed as refused:
+        record_upload_failure(task_id, upload_id, refused.body)
+        return None
+    _save_upload(task_id, upload_id, {"state": "done"})
+    storage.delete_keys([_document_key(task_id, upload_id)])
+    return int(answer.data["version"])
+
+
+def record_upload_failure(task_id: int, upload_id: str, message: Any) -> None:
+    _save_upload(task_id, upload_id, {"state": "failed", "message": message})
+    storage.delete_keys([_document_key(task_id, upload_id)])
+
+
+def _document_key(task_id: int, upload_id: str) -> str:
+    return f"imports/{task_id}/{upload_id}/annotations.json"
+
+
+def _save_upload(task_id: int, upload_id: str, record: dict[str, Any]) -> None:
+    store.save_record(task_id, f"upload#{upload_id}", record)
+
+
+def _load_upload(task_id: int, upload_id: str) -> dict[str, Any]:
+    record = store.load_record(task_id, f"upload#{upload_id}")
+    if record is None:
+        raise ValidationFailed(f"upload {upload_id} is not an upload of this task")
+    return record
 
 
 def offload(name: str, etag: str, body: bytes) -> str:

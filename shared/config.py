@@ -17,6 +17,7 @@ class Settings:
     user_pool_id: str
     user_pool_client_id: str
     create_task_state_machine_arn: str
+    apply_annotations_state_machine_arn: str
     share_prefix: str = "share/"
     server_version: str = "1.2"
     # Bodies above this answer 413: Lambda takes 6 MB of event, and binary bodies arrive base64.
@@ -42,5 +43,6 @@ def settings() -> Settings:
         user_pool_id=env["USER_POOL_ID"],
         user_pool_client_id=env["USER_POOL_CLIENT_ID"],
         create_task_state_machine_arn=env["CREATE_TASK_STATE_MACHINE_ARN"],
+        apply_annotations_state_machine_arn=env["APPLY_ANNOTATIONS_STATE_MACHINE_ARN"],
         share_prefix=env.get("SHARE_PREFIX", "share/"),
     )

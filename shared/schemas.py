@@ -443,3 +443,10 @@ class LabeledData(_Model):
 class JobUpdate(_Request):
     status: JobStatus | None = None
     assignee: OptionalId = None
+
+
+class DocumentSlot(_Model):
+    upload_id: str
+    url: str
+    method: Literal["PUT"]
+    expires_in: int

@@ -105,6 +105,12 @@ def presigned_put(key: str, size: int) -> str:
     return str(aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=PRESIGN_SECONDS))
 
 
+def presigned_put_any(key: str) -> str:
+    """A presigned PUT of any size (for documents whose size the client does not announce)."""
+    params = {"Bucket": bucket(), "Key": key}
+    return str(aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=PRESIGN_SECONDS))
+
+
 def get_many(keys: list[str], threads: int = 8) -> list[bytes]:
     """Downloads objects in parallel, in the order given."""
     if len(keys) <= 1:

@@ -6,10 +6,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from apigw.app import lambda_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBase
+
+from apigw.app import lambda_handler
 
 app = APIGatewayHttpResolver()
 _HERE = Path(__file__).resolve().parent

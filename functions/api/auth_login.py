@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from apigw.app import body, create_app, is_https, json_response, lambda_handler
-from apigw.credentials import CSRF_COOKIE, SESSION_COOKIE
-from apigw.docs import answers, request_body
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from apigw.app import body, create_app, is_https, json_response, lambda_handler
+from apigw.credentials import CSRF_COOKIE, SESSION_COOKIE
+from apigw.docs import answers, request_body
 from shared import auth
 from shared.schemas import LoginAnswer, LoginRequest
 

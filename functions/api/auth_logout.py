@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from apigw.app import create_app, json_response, lambda_handler
-from apigw.credentials import CSRF_COOKIE, SESSION_COOKIE, session_key
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from apigw.app import create_app, json_response, lambda_handler
+from apigw.credentials import CSRF_COOKIE, SESSION_COOKIE, session_key
+from apigw.docs import answers
 from shared import auth
 
 app = create_app(public=True)

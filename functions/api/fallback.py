@@ -3,8 +3,9 @@
 
 from typing import Any
 
-from apigw.app import detail, lambda_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from apigw.app import detail, lambda_handler
 
 app = APIGatewayHttpResolver()
 

@@ -3,11 +3,11 @@ a redirect to S3 when it is larger than a Lambda answer may be."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.annotated import respond
 from apigw.app import create_app, lambda_handler, principal
 from apigw.docs import answers
-from aws_lambda_powertools.event_handler import Response
-
 from shared import annotations, tasks
 from shared.schemas import LabeledData
 

@@ -3,17 +3,20 @@ all-or-nothing, one version more for every job written; If-Match guards against 
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.annotated import action, if_match, respond
 from apigw.app import body, create_app, lambda_handler, principal
 from apigw.docs import answers, request_body
-from aws_lambda_powertools.event_handler import Response
-
 from shared import annotations, tasks
 from shared.schemas import LabeledData
 
 app = create_app()
 _DOCS = answers(200, LabeledData, "The saved objects, with ids, and the new version",
-                _400={"description": "Invalid annotations"}, _412={"description": "Changed since If-Match"})
+                _201={"description": "?upload=: the uploaded document is applied"},
+                _202={"description": "?upload=: the uploaded document is being applied"},
+                _400={"description": "Invalid annotations"}, _412={"description": "Changed since If-Match"},
+                _413={"description": "Too large: use POST /api/v1/tasks/{id}/annotations/uploads"})
 
 
 @app.put("/api/v1/jobs/<job_id>/annotations", responses=_DOCS, openapi_extensions=request_body(LabeledData),
@@ -30,7 +33,12 @@ def change(job_id: str) -> Response[Any]:
 
 def _write(job_id: str, method: str) -> Response[Any]:
     scope = annotations.job_scope(principal(app), tasks.parse_id(job_id), change=True)
-    answer = annotations.write(scope, method, body(app), action=action(app) if method == "PATCH" else None,
+    patch_action = action(app) if method == "PATCH" else None
+    upload_id = (app.current_event.query_string_parameters or {}).get("upload")
+    if upload_id:
+        status = annotations.apply_document(scope, upload_id, method, patch_action)
+        return Response(status_code=status, body="")
+    answer = annotations.write(scope, method, body(app, too_large=annotations.UPLOAD_HINT), action=patch_action,
                                if_match=if_match(app))
     return respond(answer, name=f"job-{job_id}")
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from apigw.app import base_url, create_app, lambda_handler, principal
 from apigw.docs import answers
-
 from shared import annotations, tasks
 from shared.schemas import Job
 

@@ -5,7 +5,6 @@ from typing import Any
 
 from apigw.app import base_url, body, create_app, lambda_handler, principal
 from apigw.docs import answers, request_body
-
 from shared import annotations, tasks
 from shared.schemas import Job, JobUpdate
 

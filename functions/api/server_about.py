@@ -4,7 +4,6 @@ from typing import Any
 
 from apigw.app import create_app, lambda_handler
 from apigw.docs import answers
-
 from shared import server
 from shared.schemas import About
 

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from apigw.app import body, create_app, json_response, lambda_handler, principal
-from apigw.docs import answers, request_body
 from aws_lambda_powertools.event_handler import Response
 
+from apigw.app import body, create_app, json_response, lambda_handler, principal
+from apigw.docs import answers, request_body
 from shared import server
 from shared.schemas import ClientException
 

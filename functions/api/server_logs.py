@@ -3,10 +3,10 @@
 import json
 from typing import Any
 
-from apigw.app import create_app, json_response, lambda_handler, principal, raw_body
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler import Response
 
+from apigw.app import create_app, json_response, lambda_handler, principal, raw_body
+from apigw.docs import answers
 from shared import server
 from shared.errors import ValidationFailed
 from shared.schemas import ClientEvent

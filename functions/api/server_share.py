@@ -2,10 +2,10 @@
 
 from typing import Annotated, Any
 
-from apigw.app import create_app, lambda_handler
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from apigw.app import create_app, lambda_handler
+from apigw.docs import answers
 from shared import server
 from shared.schemas import ShareEntry
 

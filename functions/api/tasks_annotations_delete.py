@@ -2,11 +2,11 @@
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.annotated import if_match
 from apigw.app import create_app, lambda_handler, principal
 from apigw.docs import answers
-from aws_lambda_powertools.event_handler import Response
-
 from shared import annotations, tasks
 
 app = create_app()

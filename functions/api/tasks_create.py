@@ -3,11 +3,11 @@ An `Idempotency-Key` header makes retries return the first answer."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.app import base_url, body, create_app, json_response, lambda_handler, principal
 from apigw.docs import answers, request_body
 from apigw.idempotency import once_per_key
-from aws_lambda_powertools.event_handler import Response
-
 from shared import tasks
 from shared.schemas import Task, TaskCreate
 

@@ -5,12 +5,12 @@ record. Media too large for one request goes through POST /tasks/{id}/uploads in
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.app import body, create_app, json_response, lambda_handler, principal
 from apigw.body import UploadedFile
 from apigw.docs import answers, request_body
 from apigw.idempotency import once_per_key
-from aws_lambda_powertools.event_handler import Response
-
 from shared import data, tasks
 from shared.errors import ValidationFailed
 from shared.schemas import DataRecord, DataRequest

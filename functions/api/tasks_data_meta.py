@@ -4,7 +4,6 @@ from typing import Any
 
 from apigw.app import create_app, lambda_handler, principal
 from apigw.docs import answers
-
 from shared import frames, tasks
 from shared.schemas import DataMeta
 

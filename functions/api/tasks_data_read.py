@@ -4,11 +4,11 @@ larger than 4 MB."""
 
 from typing import Annotated, Any
 
-from apigw.app import binary_response, create_app, lambda_handler, principal, query, redirect
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from apigw.app import binary_response, create_app, lambda_handler, principal, query, redirect
+from apigw.docs import answers
 from shared import frames, tasks
 
 app = create_app()

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from apigw.app import create_app, lambda_handler, principal
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler import Response
 
+from apigw.app import create_app, lambda_handler, principal
+from apigw.docs import answers
 from shared import tasks
 
 app = create_app()

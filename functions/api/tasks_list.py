@@ -3,10 +3,10 @@
 
 from typing import Annotated, Any
 
-from apigw.app import base_url, create_app, lambda_handler, principal, query
-from apigw.docs import answers
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from apigw.app import base_url, create_app, lambda_handler, principal, query
+from apigw.docs import answers
 from shared import tasks
 from shared.schemas import TaskPage
 

@@ -5,7 +5,6 @@ from typing import Any
 
 from apigw.app import create_app, lambda_handler, principal
 from apigw.docs import answers
-
 from shared import data, tasks
 from shared.schemas import Status
 

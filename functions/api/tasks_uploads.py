@@ -6,11 +6,11 @@ the task; GET /tasks/{id}/status says Queued until then."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+
 from apigw.app import body, create_app, json_response, lambda_handler, principal
 from apigw.docs import answers, request_body
 from apigw.idempotency import once_per_key
-from aws_lambda_powertools.event_handler import Response
-
 from shared import data, tasks
 from shared.schemas import UploadRequest, UploadSlots
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apigw import credentials
-from apigw.body import parse_body
+from apigw.body import MEDIA_UPLOADS, parse_body
 from shared.annotation_store import WriteConflict
 from shared.auth import Principal
 from shared.config import settings
@@ -82,11 +82,12 @@ def query(app: APIGatewayHttpResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
 
 
-def body(app: APIGatewayHttpResolver) -> dict[str, Any]:
+def body(app: APIGatewayHttpResolver, *, too_large: str = MEDIA_UPLOADS) -> dict[str, Any]:
     return parse_body(
         app.current_event.headers.get("content-type", ""),
         raw_body(app),
         limit=settings().max_request_body,
+        too_large=too_large,
     )
 
 

@@ -26,11 +26,14 @@ class UploadedFile:
     content_type: str = "application/octet-stream"
 
 
-def parse_body(content_type: str, body: bytes, *, limit: int) -> dict[str, Any]:
+MEDIA_UPLOADS = "Upload large media through POST /api/v1/tasks/{id}/uploads (presigned S3 URLs) instead."
+
+
+def parse_body(content_type: str, body: bytes, *, limit: int, too_large: str = MEDIA_UPLOADS) -> dict[str, Any]:
+    """The body as a dict; above `limit` bytes a 413 whose message ends with `too_large`."""
     if len(body) > limit:
         raise PayloadTooLarge(
-            f"The request body is {len(body)} bytes, above the {limit} bytes an API request may carry. "
-            "Upload large media through POST /api/v1/tasks/{id}/uploads (presigned S3 URLs) instead."
+            f"The request body is {len(body)} bytes, above the {limit} bytes an API request may carry. {too_large}"
         )
     kind = content_type.split(";", 1)[0].strip().lower()
     if not body.strip():

@@ -341,3 +341,71 @@ def _annotations_table() -> str:
     from shared.config import settings
 
     return settings().annotations_table
+
+
+def _upload(api: ApiCaller, task_id: int, document: bytes) -> str:
+    slot = api.call("POST", f"/api/v1/tasks/{task_id}/annotations/uploads")
+    assert slot.status == 201, slot.body
+    answer = slot.json()
+    assert answer["method"] == "PUT" and answer["expires_in"] == 900
+    assert f"imports/{task_id}/{answer['upload_id']}/annotations.json" in answer["url"]
+    from shared.config import settings
+
+    boto3.client("s3").put_object(Bucket=settings().media_bucket, Body=document,
+                                  Key=f"imports/{task_id}/{answer['upload_id']}/annotations.json")
+    return str(answer["upload_id"])
+
+
+@pytest.mark.slow
+def test_a_20_mb_document_through_the_upload_route(api: ApiCaller) -> None:
+    import json
+    import time
+
+    task = built_task(api.login(), frames=4)
+    labels, _ = ids(task)
+    polygon = [float(v) for i in range(1_000) for v in (i % 64 + 0.123456789, (i * 7) % 48 + 0.987654321)]
+    shapes = [{"type": "polygon", "frame": i % 4, "label_id": labels["car"], "group": 0, "occluded": False,
+               "attributes": [], "points": polygon} for i in range(800)]
+    document = json.dumps({"version": 0, "tags": [], "shapes": shapes, "tracks": []}).encode()
+    assert len(document) > 20 * 1024 * 1024
+    path = f"/api/v1/tasks/{task['id']}/annotations"
+    too_large = api.call("PUT", path, raw=document[: 4 * 1024 * 1024 + 10], content_type="application/json")
+    assert too_large.status == 413
+    assert "POST /api/v1/tasks/{id}/annotations/uploads" in too_large.json()["detail"]
+
+    upload_id = _upload(api, task["id"], document)
+    first = api.call("PUT", path, query={"upload": upload_id})
+    assert first.status in (201, 202)
+    deadline = time.monotonic() + 120
+    while (answer := api.call("PUT", path, query={"upload": upload_id})).status == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert answer.status == 201
+    read = api.call("GET", path)
+    assert read.status == 302  # larger than a Lambda answer: a presigned S3 copy
+    assert "X-Amz-Signature=" in read.headers["location"]
+    from shared import annotation_store
+
+    _, objects = annotation_store.read(task["id"], [task["segments"][0]["jobs"][0]["id"]])
+    stored = list(objects[task["segments"][0]["jobs"][0]["id"]]["shapes"].values())
+    assert len(stored) == 800 and stored[0]["points"] == polygon
+    assert api.call("PUT", path, query={"upload": upload_id}).status == 201  # asking again changes nothing
+
+
+def test_a_refused_document_answers_like_a_request_would(api: ApiCaller) -> None:
+    import json
+    import time
+
+    task = built_task(api.login(), frames=2)
+    data = sample(task)
+    data["shapes"][0]["label_id"] = 99999
+    upload_id = _upload(api, task["id"], json.dumps(data).encode())
+    path = f"/api/v1/tasks/{task['id']}/annotations"
+    deadline = time.monotonic() + 60
+    while (answer := api.call("PATCH", path, query={"upload": upload_id, "action": "create"})).status == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert answer.status == 400 and answer.json() == "label_id `99999` is invalid"
+    assert api.call("GET", path).json()["version"] == 0
+    unknown = api.call("PUT", path, query={"upload": "nope"})
+    assert unknown.status == 400 and unknown.json() == "upload nope is not an upload of this task"

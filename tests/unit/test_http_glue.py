@@ -3,9 +3,9 @@
 import json
 
 import pytest
+
 from apigw.body import UploadedFile, parse_body
 from apigw.credentials import cookie_value
-
 from local.gateway import Gateway
 from local.stack import Route, Stack
 from shared.errors import PayloadTooLarge, ValidationFailed
