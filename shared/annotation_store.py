@@ -33,13 +33,9 @@ _KIND_LETTER = {"tags": "t", "shapes": "s", "tracks": "k"}
 _LETTER_KIND = {v: k for k, v in _KIND_LETTER.items()}
 _ATTEMPTS = 8
 _WRITE_ATTEMPTS = 20
-_THREADS = 16
+_THREADS = 8  # PynamoDB keeps 10 connections; more threads than that would open and close them
 _HEAD_KEY = "head"
 
-# short names keep items small (a rectangle is well under the 1 KB of one write unit)
-_SHORT = {"frame": "f", "label_id": "l", "group": "g", "source": "r", "occluded": "o", "z_order": "z",
-          "type": "y", "outside": "u", "attributes": "a", "shapes": "h", "id": "i"}
-_LONG = {v: k for k, v in _SHORT.items()}
 
 
 class WriteConflict(Exception):
@@ -138,7 +134,7 @@ def _read_jobs(head: Head, job_ids: list[int]) -> dict[int, Objects]:
         for (job, _, _), items in zip(partitions, pool.map(lambda p: list(_query(p[2])), partitions), strict=True):
             for key, body in items:
                 kind, object_id = _split_key(key)
-                result[job][kind][object_id] = decode(body, object_id)
+                result[job][kind][object_id] = decode(kind, body, object_id)
     return result
 
 
@@ -224,7 +220,7 @@ def _changed_buckets(old: Objects, new: Objects) -> set[int]:
 
 
 def _bucket(objects: Objects, bucket: int) -> dict[str, bytes]:
-    return {_key(kind, object_id): encode(obj)
+    return {_key(kind, object_id): encode(kind, obj)
             for kind in KINDS for object_id, obj in objects[kind].items() if object_id % BUCKETS == bucket}
 
 
@@ -283,45 +279,47 @@ def _split_key(key: str) -> tuple[str, int]:
 
 # ---------------------------------------------------------------- encoding
 
+# Fields in a fixed order per kind: the JSON of an item is an array, without key names.
+_FIELDS = {
+    "tags": ("frame", "label_id", "group", "source", "attributes"),
+    "shapes": ("type", "frame", "label_id", "group", "source", "occluded", "z_order", "attributes"),
+    "tracks": ("frame", "label_id", "group", "source", "attributes"),
+}
+_TRACKED = ("id", "type", "frame", "occluded", "outside", "z_order", "attributes")
 
-def encode(obj: dict[str, Any]) -> bytes:
-    """JSON of everything but the points (short keys), then the points as 8-byte floats."""
-    points: list[float] = []
-    meta = {_SHORT.get(k, k): v for k, v in obj.items() if k not in ("id", "points", "shapes")}
-    if "points" in obj:
-        points = obj["points"]
-        meta["n"] = len(points)
-    if "shapes" in obj:
+
+def encode(kind: str, obj: dict[str, Any]) -> bytes:
+    """The fields as a JSON array, then the points as 8-byte floats (a box is 32 bytes)."""
+    row: list[Any] = [obj[name] for name in _FIELDS[kind]]
+    points = obj.get("points")
+    if kind == "tracks":
+        points = []
         shapes = []
         for shape in obj["shapes"]:
-            shapes.append({**{_SHORT.get(k, k): v for k, v in shape.items() if k != "points"},
-                           "n": len(shape["points"])})
-            points = points + shape["points"]
-        meta["h"] = shapes
-    text = json.dumps(meta, separators=(",", ":")).encode()
-    return struct.pack("<I", len(text)) + text + array("d", points).tobytes()
+            shapes.append([shape[name] for name in _TRACKED] + [len(shape["points"])])
+            points += shape["points"]
+        row.append(shapes)
+    text = json.dumps(row, separators=(",", ":")).encode()
+    return struct.pack("<I", len(text)) + text + (array("d", points).tobytes() if points else b"")
 
 
-def decode(body: bytes, object_id: int) -> dict[str, Any]:
+def decode(kind: str, body: bytes, object_id: int) -> dict[str, Any]:
     (length,) = struct.unpack_from("<I", body)
-    meta = json.loads(body[4:4 + length])
+    row = json.loads(body[4:4 + length])
     numbers = array("d")
     numbers.frombytes(body[4 + length:])
-    values = numbers.tolist()
-    obj: dict[str, Any] = {"id": object_id}
-    position = 0
-    for short, value in meta.items():
-        if short == "n":
-            obj["points"] = values[position:position + value]
-            position += value
-        elif short == "h":
-            shapes = []
-            for stored in value:
-                shape = {_LONG.get(k, k): v for k, v in stored.items() if k != "n"}
-                shape["points"] = values[position:position + stored["n"]]
-                position += stored["n"]
-                shapes.append(shape)
-            obj["shapes"] = shapes
-        else:
-            obj[_LONG.get(short, short)] = value
+    obj: dict[str, Any] = {"id": object_id, **dict(zip(_FIELDS[kind], row, strict=False))}
+    if kind == "shapes":
+        obj["points"] = numbers.tolist()
+    elif kind == "tracks":
+        values = numbers.tolist()
+        position = 0
+        shapes = []
+        for stored in row[len(_FIELDS[kind])]:
+            shape = dict(zip(_TRACKED, stored, strict=False))
+            count = stored[-1]
+            shape["points"] = values[position:position + count]
+            position += count
+            shapes.append(shape)
+        obj["shapes"] = shapes
     return obj

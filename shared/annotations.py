@@ -164,6 +164,7 @@ def write(scope: Scope, method: str, body: dict[str, Any], *, action: str | None
     """PUT (replace) or PATCH (create, update, delete) of the scope's annotations."""
     if method == "PATCH" and action not in ACTIONS:
         raise ValidationFailed(["Please specify a correct 'action' for the request"])
+    _refuse_without_frames(scope)
     request = validate(LabeledData, body).model_dump(mode="json", exclude={"version"})
     echo = {kind: list(request[kind]) for kind in KINDS}
     if action == "delete":
@@ -187,6 +188,8 @@ def write(scope: Scope, method: str, body: dict[str, Any], *, action: str | None
 
 def clear(scope: Scope, *, if_match: str | None = None) -> Answer:
     """DELETE: every object of the scope goes; every job's version goes up."""
+
+    _refuse_without_frames(scope)
 
     def change(head: Head, current: dict[int, Objects]) -> dict[int, Objects]:
         _check_precondition(scope, head, if_match)
@@ -304,6 +307,11 @@ def _apply(action: str | None, current: Objects, mine: Objects, every: Objects) 
         if action != "delete":
             result[kind].update(mine[kind])
     return result
+
+
+def _refuse_without_frames(scope: Scope) -> None:
+    if not scope.job_ids:
+        raise ValidationFailed("The task has no frames yet: attach data, and save annotations once it is built")
 
 
 def _check_precondition(scope: Scope, head: Head, if_match: str | None) -> None:

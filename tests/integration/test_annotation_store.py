@@ -20,8 +20,9 @@ def test_concurrent_writers_on_one_task_lose_nothing(stack: Any) -> None:
                 def change(head: Any, current: dict[int, Any], object_id: int = object_id,
                            targets: list[int] = targets, write: int = write) -> dict[int, Any]:
                     result = {job: {kind: dict(objs) for kind, objs in current[job].items()} for job in targets}
-                    result[targets[0]]["shapes"][object_id] = {"id": object_id, "frame": 0, "type": "points",
-                                                                "points": [float(number), float(write)]}
+                    result[targets[0]]["shapes"][object_id] = {
+                        "id": object_id, "type": "points", "frame": 0, "label_id": 1, "group": 0, "source": "manual",
+                        "occluded": False, "z_order": 0, "attributes": [], "points": [float(number), float(write)]}
                     return result
 
                 store.write(task_id, targets, change)
@@ -47,12 +48,14 @@ def test_encoding_round_trips_and_stays_small() -> None:
     rectangle = {"id": 7, "type": "rectangle", "frame": 3, "label_id": 12, "group": 0, "source": "manual",
                  "occluded": False, "z_order": 0, "points": [1.5, 2.25, 300.0, 400.125],
                  "attributes": [{"spec_id": 21, "value": "mazda"}]}
-    encoded = store.encode(rectangle)
-    assert len(encoded) < 200
-    assert store.decode(encoded, 7) == rectangle
+    encoded = store.encode("shapes", rectangle)
+    assert len(encoded) < 120
+    assert store.decode("shapes", encoded, 7) == rectangle
     track = {"id": 8, "frame": 0, "label_id": 1, "group": None, "source": "auto", "attributes": [],
              "shapes": [{"id": 9, "type": "polygon", "frame": 0, "occluded": False, "outside": False, "z_order": 1,
                          "points": [0.0, 0.0, 1.0, 0.0, 1.0, 1.0], "attributes": []},
                         {"id": 10, "type": "polygon", "frame": 4, "occluded": True, "outside": True, "z_order": 1,
                          "points": [1.0, 1.0, 2.0, 1.0, 2.0, 2.0], "attributes": [{"spec_id": 3, "value": "x"}]}]}
-    assert store.decode(store.encode(track), 8) == track
+    assert store.decode("tracks", store.encode("tracks", track), 8) == track
+    tag = {"id": 5, "frame": 2, "label_id": 3, "group": None, "source": "manual", "attributes": []}
+    assert store.decode("tags", store.encode("tags", tag), 5) == tag

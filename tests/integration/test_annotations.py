@@ -409,3 +409,12 @@ def test_a_refused_document_answers_like_a_request_would(api: ApiCaller) -> None
     assert api.call("GET", path).json()["version"] == 0
     unknown = api.call("PUT", path, query={"upload": "nope"})
     assert unknown.status == 400 and unknown.json() == "upload nope is not an upload of this task"
+
+
+def test_a_task_without_data_has_empty_annotations_and_takes_none(api: ApiCaller) -> None:
+    task = new_task(api.login(), labels=LABELS)
+    path = f"/api/v1/tasks/{task['id']}/annotations"
+    assert api.call("GET", path).json() == {"version": 0, "tags": [], "shapes": [], "tracks": []}
+    refused = api.call("PUT", path, json_body={"version": 0, "tags": [], "shapes": [], "tracks": []})
+    assert refused.status == 400
+    assert refused.json() == "The task has no frames yet: attach data, and save annotations once it is built"
