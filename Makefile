@@ -55,6 +55,7 @@ bench: $(STAMP) $(BENCH_MEDIA)/synth1080.mp4
 	$(PY) bench/bench_chunks.py $(BENCH_MEDIA)
 	$(PY) bench/bench_create.py $(BENCH_MEDIA)
 	$(PY) bench/bench_imports.py
+	$(PY) bench/bench_annotations.py
 
 clean:
 	rm -rf $(VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache
