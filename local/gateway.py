@@ -59,6 +59,15 @@ class Gateway:
         self.routes = [_compile(route) for route in stack.routes]
         cors = next(iter(_http_apis(stack))).get("CorsConfiguration", {})
         self.cors = stack_resolve(stack, cors)
+        # named stages (the 1.0 compatibility entry point) answer under /<stage name>/...
+        self.stages = {str(p["StageName"]): dict(p.get("StageVariables") or {}) for p in _stages(stack)}
+
+    def stage_of(self, path: str) -> tuple[str, str, dict[str, str]]:
+        """(stage name, path without the stage, stage variables) of a request path."""
+        for name, variables in self.stages.items():
+            if path.startswith(f"/{name}/"):
+                return name, path[len(name) + 1:], variables
+        return "$default", path, {}
 
     def match(self, method: str, path: str) -> tuple[_CompiledRoute, dict[str, str]] | None:
         candidates = []
@@ -81,7 +90,7 @@ class Gateway:
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin and request.headers.get("Access-Control-Request-Method"):
             return self._preflight(origin)
-        matched = self.match(request.method, request.path)
+        matched = self.match(request.method, self.stage_of(request.path)[1])
         response = _json(404, {"message": "Not Found"}) if matched is None else self._invoke(request, *matched)
         if origin:
             self._cors_headers(response, origin)
@@ -116,6 +125,7 @@ class Gateway:
             query[key] = f"{query[key]},{value}" if key in query else value
         cookies = [c.strip() for c in request.headers.get("Cookie", "").split(";") if c.strip()]
         now = time.time()
+        stage, _, variables = self.stage_of(request.path)
         return {
             "version": "2.0",
             "routeKey": compiled.route_key,
@@ -139,12 +149,13 @@ class Gateway:
                 },
                 "requestId": str(uuid.uuid4()),
                 "routeKey": compiled.route_key,
-                "stage": "$default",
+                "stage": stage,
                 "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "timeEpoch": int(now * 1000),
             },
             "body": (body.decode("utf-8", "replace") if textual else base64.b64encode(body).decode()) if body else None,
             "isBase64Encoded": bool(body) and not textual,
+            "stageVariables": variables or None,
         }
 
     def _preflight(self, origin: str) -> Response:
@@ -166,6 +177,11 @@ class Gateway:
 def _http_apis(stack: Stack) -> list[dict[str, Any]]:
     return [r.get("Properties", {}) for r in stack.template["Resources"].values()
             if r["Type"] == "AWS::Serverless::HttpApi"]
+
+
+def _stages(stack: Stack) -> list[dict[str, Any]]:
+    return [r.get("Properties", {}) for r in stack.template["Resources"].values()
+            if r["Type"] == "AWS::ApiGatewayV2::Stage"]
 
 
 def stack_resolve(stack: Stack, value: Any) -> Any:

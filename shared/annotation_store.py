@@ -21,6 +21,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError
@@ -98,10 +99,15 @@ def _save_head(head: Head, expected_revision: int) -> bool:
 # ---------------------------------------------------------------- small records of a task
 
 
-def save_record(task_id: int, name: str, record: dict[str, Any]) -> None:
-    """A small JSON record kept with the task's annotations (deleted with them)."""
+def save_record(task_id: int, name: str, record: dict[str, Any], *, expires: datetime | None = None) -> None:
+    """A small JSON record kept with the task's annotations (deleted with them; with `expires`,
+    DynamoDB's TTL removes it some time after that moment)."""
     AnnotationItem(_head_partition(task_id), name, owner=_owner(task_id, "head"),
-                   body=json.dumps(record).encode()).save()
+                   body=json.dumps(record).encode(), expires=expires).save()
+
+
+def delete_record(task_id: int, name: str) -> None:
+    AnnotationItem(_head_partition(task_id), name).delete()
 
 
 def load_record(task_id: int, name: str) -> dict[str, Any] | None:
@@ -156,10 +162,11 @@ def _query(partition: str) -> Iterator[tuple[str, bytes]]:
 Change = Callable[[Head, dict[int, Objects]], dict[int, Objects]]
 
 
-def write(task_id: int, job_ids: list[int], change: Change) -> tuple[Head, Any]:
+def write(task_id: int, job_ids: list[int], change: Change, *, steps: int = 1) -> tuple[Head, Any]:
     """Applies `change` (current objects of the jobs -> their new objects) all-or-nothing and
-    raises each job's version by one. `change` may run more than once (on newer states when
-    other writers got there first) and may raise to refuse the write."""
+    raises each job's version by `steps` (an import counts as a clear and a create: two).
+    `change` may run more than once (on newer states when other writers got there first) and
+    may raise to refuse the write."""
     for attempt in range(_WRITE_ATTEMPTS):
         if attempt:
             # back off at random, so that writers who collided do not collide again
@@ -174,7 +181,7 @@ def write(task_id: int, job_ids: list[int], change: Change) -> tuple[Head, Any]:
         puts: list[dict[str, Any]] = []
         for job in job_ids:
             state = new_head.jobs.setdefault(job, JobState())
-            state.version += 1
+            state.version += steps
             for bucket in _changed_buckets(current[job], wanted[job]):
                 new = _bucket(wanted[job], bucket)
                 previous = state.buckets[bucket]

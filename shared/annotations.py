@@ -200,6 +200,24 @@ def clear(scope: Scope, *, if_match: str | None = None) -> Answer:
     return Answer({}, scope.etag(head))
 
 
+def import_document(scope: Scope, document: dict[str, Any]) -> int:
+    """An imported file's objects replace the scope's in one write that counts as two, a clear
+    and a create (spec §10.2); a job keeps only what lies in its segment. Returns the version."""
+    _refuse_without_frames(scope)
+    request = validate(LabeledData, document).model_dump(mode="json", exclude={"version"})
+    whole_task = Scope(scope.task, scope.jobs)
+    check(whole_task, request)
+    _allocate_ids(request)
+    incoming = _objects(request)
+
+    def change(head: Head, current: dict[int, Objects]) -> dict[int, Objects]:
+        return {job: _for_job(whole_task, job, incoming) for job in scope.job_ids}
+
+    head, _ = store.write(int(scope.task.task_id), scope.job_ids, change, steps=2)
+    _touch(scope.task)
+    return scope.version(head)
+
+
 # ---------------------------------------------------------------- documents too large for a request
 
 UPLOAD_HINT = ("Upload large annotations through POST /api/v1/tasks/{id}/annotations/uploads: PUT the LabeledData "
@@ -211,7 +229,7 @@ def announce_document(principal: Principal, task_id: int) -> dict[str, Any]:
     task_scope(principal, task_id, change=True)
     upload_id = uuid.uuid4().hex
     _save_upload(task_id, upload_id, {"state": "waiting"})
-    return {"upload_id": upload_id, "url": storage.presigned_put_any(_document_key(task_id, upload_id)),
+    return {"upload_id": upload_id, "url": storage.presigned_put_any(document_key(task_id, upload_id)),
             "method": "PUT", "expires_in": storage.PRESIGN_SECONDS}
 
 
@@ -227,7 +245,7 @@ def apply_document(scope: Scope, upload_id: str, method: str, action: str | None
     if record["state"] == "waiting":
         if method == "PATCH" and action not in ACTIONS:
             raise ValidationFailed(["Please specify a correct 'action' for the request"])
-        if not storage.exists(_document_key(task_id, upload_id)):
+        if not storage.exists(document_key(task_id, upload_id)):
             raise ValidationFailed(f"upload {upload_id}: the document has not arrived; PUT it to the URL first")
         payload = {"task_id": task_id, "job_id": None if scope.job is None else int(scope.job.job_id),
                    "upload_id": upload_id, "method": method, "action": action}
@@ -244,7 +262,7 @@ def apply_uploaded(task_id: int, job_id: int | None, upload_id: str, method: str
     version; a refused document is recorded with the answer a request would have had."""
     try:
         try:
-            document = json.loads(storage.get(_document_key(task_id, upload_id)))
+            document = json.loads(storage.get(document_key(task_id, upload_id)))
         except ValueError as error:
             raise ValidationFailed({"detail": f"JSON parse error - {error}"}) from None
         if not isinstance(document, dict):
@@ -257,16 +275,16 @@ def apply_uploaded(task_id: int, job_id: int | None, upload_id: str, method: str
         record_upload_failure(task_id, upload_id, refused.body)
         return None
     _save_upload(task_id, upload_id, {"state": "done"})
-    storage.delete_keys([_document_key(task_id, upload_id)])
+    storage.delete_keys([document_key(task_id, upload_id)])
     return int(answer.data["version"])
 
 
 def record_upload_failure(task_id: int, upload_id: str, message: Any) -> None:
     _save_upload(task_id, upload_id, {"state": "failed", "message": message})
-    storage.delete_keys([_document_key(task_id, upload_id)])
+    storage.delete_keys([document_key(task_id, upload_id)])
 
 
-def _document_key(task_id: int, upload_id: str) -> str:
+def document_key(task_id: int, upload_id: str) -> str:
     return f"imports/{task_id}/{upload_id}/annotations.json"
 
 

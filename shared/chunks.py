@@ -247,3 +247,18 @@ def read_video_chunk_frame(chunk: bytes, offset: int) -> bytes:
             if frame.pts is not None and frame.pts >= target:
                 return encode_png(frame.to_ndarray(format="rgb24"))
     raise IndexError(f"frame {offset} is not in this chunk")
+
+
+def decode_video_chunk_png(chunk: bytes, count: int, level: int = 1) -> list[bytes]:
+    """PNGs of the first `count` frames of an MP4 chunk, decoded in one pass."""
+    images: list[bytes] = []
+    with _open_chunk(chunk) as container:
+        stream = container.streams.video[0]
+        stream.thread_type, stream.thread_count = "FRAME", 2
+        for frame in container.decode(stream):
+            images.append(encode_png(frame.to_ndarray(format="rgb24"), level))
+            if len(images) == count:
+                break
+    if len(images) < count:
+        raise ValueError(f"the chunk holds {len(images)} frames, not {count}")
+    return images

@@ -18,6 +18,8 @@ class Settings:
     user_pool_client_id: str
     create_task_state_machine_arn: str
     apply_annotations_state_machine_arn: str
+    export_state_machine_arn: str
+    import_state_machine_arn: str
     share_prefix: str = "share/"
     server_version: str = "1.2"
     # Bodies above this answer 413: Lambda takes 6 MB of event, and binary bodies arrive base64.
@@ -44,5 +46,7 @@ def settings() -> Settings:
         user_pool_client_id=env["USER_POOL_CLIENT_ID"],
         create_task_state_machine_arn=env["CREATE_TASK_STATE_MACHINE_ARN"],
         apply_annotations_state_machine_arn=env["APPLY_ANNOTATIONS_STATE_MACHINE_ARN"],
+        export_state_machine_arn=env["EXPORT_STATE_MACHINE_ARN"],
+        import_state_machine_arn=env["IMPORT_STATE_MACHINE_ARN"],
         share_prefix=env.get("SHARE_PREFIX", "share/"),
     )

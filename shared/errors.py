@@ -59,3 +59,7 @@ class RequestInProgress(CvatError):
 
 class PreconditionFailed(CvatError):
     """If-Match named a version that is no longer current (412)."""
+
+
+class FormatDisabled(CvatError):
+    """A known format this deployment cannot run (TFRecord needs TensorFlow): 405, no body."""

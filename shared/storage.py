@@ -173,3 +173,57 @@ class S3Reader(io.RawIOBase):
                     self._blocks.pop(next(iter(self._blocks)))
                 self._blocks[index] = block
             return block
+
+
+class S3Writer(io.RawIOBase):
+    """A write-only stream into one S3 object by multipart upload: memory stays at one part
+    however large the object grows (zipfile writes archives into it without seeking)."""
+
+    PART_SIZE = 16 * 1024 * 1024
+
+    def __init__(self, key: str, content_type: str = "application/octet-stream", **extra: Any) -> None:
+        super().__init__()
+        self.key = key
+        self._client = aws.s3()
+        self._upload_id = self._client.create_multipart_upload(Bucket=bucket(), Key=key, ContentType=content_type,
+                                                                **extra)["UploadId"]
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+        self._written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self._written += len(view)
+        if len(self._buffer) >= self.PART_SIZE:
+            self._send_part()
+        return len(view)
+
+    def _send_part(self) -> None:
+        number = len(self._parts) + 1
+        answer = self._client.upload_part(Bucket=bucket(), Key=self.key, UploadId=self._upload_id,
+                                          PartNumber=number, Body=bytes(self._buffer))
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self._buffer.clear()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._buffer or not self._parts:
+                self._send_part()
+            self._client.complete_multipart_upload(Bucket=bucket(), Key=self.key, UploadId=self._upload_id,
+                                                   MultipartUpload={"Parts": self._parts})
+        finally:
+            super().close()
+
+    def abort(self) -> None:
+        """Gives up: nothing is stored."""
+        self._client.abort_multipart_upload(Bucket=bucket(), Key=self.key, UploadId=self._upload_id)
+        super().close()

@@ -137,6 +137,7 @@ class AnnotationItem(Model):
     owner = UnicodeAttribute()
     body = BinaryAttribute(legacy_encoding=False)
     revision = NumberAttribute(null=True)  # head items only
+    expires = TTLAttribute(null=True)  # records of exports and imports go after 10 hours
     by_owner = AnnotationsByOwner()
 
 

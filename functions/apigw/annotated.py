@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from apigw.app import json_response, redirect
+from apigw.body import UploadedFile
 from shared import annotations
+from shared.exports import Outcome
 
 # Lambda answers at most 6 MB; leave room for headers
 LARGEST_ANSWER = 5 * 1024 * 1024
@@ -26,3 +28,20 @@ def respond(answer: annotations.Answer, *, status: int = 200, name: str = "") ->
     if len(body) > LARGEST_ANSWER:
         return redirect(annotations.offload(name, answer.etag, body.encode()))
     return json_response(status, answer.data, headers={"ETag": answer.etag})
+
+
+def outcome(result: Outcome) -> Response[Any]:
+    """The export and import protocol: 202 running, 201 ready, 302 to the file, or the failure."""
+    if result.location:
+        return redirect(result.location)
+    if result.body is not None:
+        return json_response(result.status, result.body)
+    return Response(status_code=result.status, content_type="application/json", body="")
+
+
+def uploaded_file(fields: dict[str, Any]) -> tuple[str, bytes] | None:
+    """The multipart `annotation_file` of an import, if one was sent."""
+    sent = fields.get("annotation_file")
+    if isinstance(sent, UploadedFile):
+        return sent.filename, sent.content
+    return None

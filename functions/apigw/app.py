@@ -22,6 +22,7 @@ from shared.annotation_store import WriteConflict
 from shared.auth import Principal
 from shared.config import settings
 from shared.errors import (
+    FormatDisabled,
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
@@ -40,7 +41,8 @@ Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 def create_app(*, public: bool = False) -> APIGatewayHttpResolver:
     """A resolver for one action. Unless `public`, callers must authenticate first."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # the 1.0 compatibility stage (template.yaml, LegacyStage) puts its name before the path
+    app = APIGatewayHttpResolver(enable_validation=True, strip_prefixes=["/legacy"])
     _map_errors(app)
     if not public:
         app.use(middlewares=[_authenticate])
@@ -80,6 +82,12 @@ def is_https(app: APIGatewayHttpResolver) -> bool:
 
 def query(app: APIGatewayHttpResolver) -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
+
+
+def compat(app: APIGatewayHttpResolver) -> str:
+    """The client family an entry point serves: "1.0-beta" on the 1.0 compatibility stage
+    (older variants §3), "" on the default one."""
+    return str((app.current_event.stage_variables or {}).get("compat", ""))
 
 
 def body(app: APIGatewayHttpResolver, *, too_large: str = MEDIA_UPLOADS) -> dict[str, Any]:
@@ -159,6 +167,10 @@ def _map_errors(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(RequestInProgress)
     def _409(error: RequestInProgress) -> Response:
         return detail(409, str(error))
+
+    @app.exception_handler(FormatDisabled)
+    def _405(error: FormatDisabled) -> Response:
+        return Response(status_code=405, content_type="application/json", body="")
 
     @app.exception_handler(PreconditionFailed)
     def _412(error: PreconditionFailed) -> Response:

@@ -1,4 +1,4 @@
-"""The Lambda steps of the CreateTask state machine (statemachines/create_task.asl.json)."""
+"""The Lambda steps of the state machines (statemachines/*.asl.json)."""
 
 from collections.abc import Callable
 from typing import Any

@@ -138,8 +138,9 @@ def legacy_formats_view() -> list[dict[str, Any]]:
     """The 1.0 array of format records (addendum §2.5), for the compatibility entry point."""
 
     def handlers(names: list[LegacyName], formats: list[Format]) -> list[dict[str, Any]]:
-        return [{"display_name": n.name, "format": n.extension.upper(), "version": n.name.rsplit(" ", 1)[1],
-                 "handler": n.handler} for n in names if _enabled(n.target, formats)]
+        return [{"display_name": n.name, "format": n.extension.upper(),
+                 "version": next(f.version for f in formats if f.name == n.target), "handler": n.handler}
+                for n in names if _enabled(n.target, formats)]
 
     records = []
     for number, (name, dumpers, loaders) in enumerate(LEGACY_RECORDS, start=1):
