@@ -221,7 +221,7 @@ def _content_type(key: str) -> str:
 # ---------------------------------------------------------------- what exporters see
 
 
-def context_for(task: TaskItem, base_url: str = "") -> ExportContext:
+def context_for(task: TaskItem, base_url: str = "", *, include_images: bool = False) -> ExportContext:
     """The task's frames, labels and annotations (with defaults, tracks whole) for exporters."""
     jobs = jobs_of(int(task.task_id))
     scope = Scope(task, jobs)
@@ -230,10 +230,8 @@ def context_for(task: TaskItem, base_url: str = "") -> ExportContext:
     data = task.data or {}
     manifest = load_manifest(int(data["id"]))
     meta = task_meta(task, jobs, manifest, base_url)
-    context = ExportContext(meta, task.labels, frames_of(meta, manifest["frames"], manifest["kind"] == "video"),
-                            annotations)
-    context.server_url = base_url  # type: ignore[attr-defined]
-    return context
+    return ExportContext(meta, task.labels, frames_of(meta, manifest["frames"], manifest["kind"] == "video"),
+                         annotations, server_url=base_url, include_images=include_images)
 
 
 def task_meta(task: TaskItem, jobs: list[JobItem], manifest: dict[str, Any], base_url: str) -> TaskMeta:
@@ -272,7 +270,7 @@ def collect(task_id: int, kind: str, format_name: str, work: str, base_url: str)
     """Export, step 1: the annotation files, as a small archive of their own; for datasets, the
     chunks whose frames the Map renders next."""
     task = load_task(task_id)
-    context = context_for(task, base_url)
+    context = context_for(task, base_url, include_images=kind == "dataset")
     module = _exporter(format_name).load()
     with storage.S3Writer(work + "annotations.zip", "application/zip") as target, \
             zipfile.ZipFile(target, "w") as archive:  # fmt: skip

@@ -6,6 +6,7 @@ members without path escapes and within limits of count and size.
 """
 
 import io
+import math
 import posixpath
 import zipfile
 from collections.abc import Iterator
@@ -145,6 +146,9 @@ def parse_xml(stream: IO[bytes], name: str) -> Element:
 def number(value: Any, what: str) -> float:
     """A number from a file, or an error that names what it should have been."""
     try:
-        return float(value)
+        result = float(value)
     except (TypeError, ValueError):
         raise FormatError(f"{what}: '{value}' is not a number") from None
+    if not math.isfinite(result):
+        raise FormatError(f"{what}: '{value}' is not a finite number")
+    return result

@@ -142,8 +142,10 @@ class ExportContext:
     """A task and its annotations (LabeledData with defaults filled, as GET answers it)."""
 
     def __init__(self, task: TaskMeta, labels: list[dict[str, Any]], frames: list[Frame],
-                 annotations: dict[str, Any]) -> None:
+                 annotations: dict[str, Any], *, server_url: str = "", include_images: bool = False) -> None:
         self.task = task
+        self.server_url = server_url  # scheme://host[:port] of the API, for links back to it
+        self.include_images = include_images  # a dataset export: the frames go into the archive
         self.labels = _labels(labels)
         self.frames = frames
         by_id = {label.id: label for label in self.labels}
