@@ -4,6 +4,10 @@
 outside track positions dropped), `gt/labels.txt` with the task's labels. The format keeps boxes,
 labels, track identity and occlusion (as visibility); attributes, groups, z-order, keyframe
 flags and other shape types are lost, and every track position becomes a keyframe on import.
+
+On import a frame_id names the frame the exporter gave it (the frame's name when that is a
+number, else its position + 1), so an export comes back on the same frames; spec §10.5's
+`frame_id - 1` is the same rule for tasks whose frame names are not numbers.
 """
 
 import csv
@@ -146,6 +150,8 @@ def read_rows(name: str, text: str, labels: list[str], ctx: ImportContext) -> It
     """The rows of gt.txt (6 to 9 or more cells; missing confidence/visibility count as 1),
     each checked with the file, line and field named in any error."""
     task_labels: dict[int, Label] = {}
+    # frame ids as the exporter writes them: the frame's name when it is a number, else position + 1
+    frames = {frame_id(frame): frame for frame in ctx.frames}
     for line_number, cells in enumerate(csv.reader(text.splitlines()), start=1):
         if not any(cell.strip() for cell in cells):
             continue
@@ -154,8 +160,8 @@ def read_rows(name: str, text: str, labels: list[str], ctx: ImportContext) -> It
             raise FormatError(f"{where}: expected at least 6 fields ({','.join(FIELDS[:6])}), got {len(cells)}")
         values = dict(zip(FIELDS, cells, strict=False))
         fid = _integer(values["frame_id"], f"{where}, frame_id")
-        if not 1 <= fid <= len(ctx.frames):
-            raise FormatError(f"{where}: frame_id {fid} is not a frame of the task (1..{len(ctx.frames)})")
+        if fid not in frames:
+            raise FormatError(f"{where}: frame_id {fid} is not a frame of the task ({min(frames)}..{max(frames)})")
         class_id = _integer(values.get("class_id") or "-1", f"{where}, class_id")
         if not 1 <= class_id <= len(labels):
             raise FormatError(f"{where}: class_id {class_id} is not a line of labels.txt (1..{len(labels)})")
@@ -163,7 +169,7 @@ def read_rows(name: str, text: str, labels: list[str], ctx: ImportContext) -> It
             task_labels[class_id] = ctx.label(labels[class_id - 1])
         x, y, w, h = (_finite(values[key], f"{where}, {key}") for key in ("x", "y", "w", "h"))
         visibility = number(values.get("visibility") or "1", f"{where}, visibility")
-        yield Row(line_number, ctx.frame_by_index(fid - 1), _integer(values["track_id"], f"{where}, track_id"),
+        yield Row(line_number, frames[fid], _integer(values["track_id"], f"{where}, track_id"),
                   task_labels[class_id], [x, y, x + w, y + h], visibility <= 0)
 
 

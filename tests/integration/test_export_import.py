@@ -48,7 +48,8 @@ def multipart_file(content: bytes, name: str = "annotations.xml") -> dict[str, A
     return {"raw": body, "content_type": f"multipart/form-data; boundary={boundary}"}
 
 
-def export(api: ApiCaller, task_id: int, format_name: str, kind: str = "annotations", **query: str) -> tuple[bytes, str]:
+def export(api: ApiCaller, task_id: int, format_name: str, kind: str = "annotations",
+           **query: str) -> tuple[bytes, str]:
     path = f"/api/v1/tasks/{task_id}/{kind}"
     first = api.call("GET", path, query={"format": format_name, **query})
     assert first.status == 202, first.body
@@ -131,7 +132,7 @@ def test_export_refusals(api: ApiCaller, annotated: dict[str, Any]) -> None:
 
 
 def test_dataset_holds_every_frame_at_its_size(api: ApiCaller, annotated: dict[str, Any]) -> None:
-    body, name = export(api, annotated["id"], "CVAT for images 1.1", kind="dataset")
+    body, _ = export(api, annotated["id"], "CVAT for images 1.1", kind="dataset")
     archive = zipfile.ZipFile(io.BytesIO(body))
     assert sorted(archive.namelist()) == ["annotations.xml", "images/00.png", "images/01.png", "images/02.png",
                                           "images/03.png"]
