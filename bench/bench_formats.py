@@ -99,11 +99,13 @@ def in_process() -> None:
         shapes, tracks, frame_count = 10_000 * scale, 500 * scale, 1_000 * scale
         print(f"\n{shapes:,} shapes over {frame_count:,} frames:")
         for exporter, importer in (("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0")):
-            print(f"  {exporter:20s} {round_trip(exporter, importer, shapes_document(shapes, frame_count), frame_count, False)}")
+            figures = round_trip(exporter, importer, shapes_document(shapes, frame_count), frame_count, False)
+            print(f"  {exporter:20s} {figures}")
         print(f"{tracks:,} tracks over {frame_count:,} frames (keyframe every 10 frames):")
         for exporter, importer in (("CVAT for video 1.1", "CVAT 1.1"), ("CVAT for images 1.1", "CVAT 1.1"),
                                    ("COCO 1.0", "COCO 1.0")):
-            print(f"  {exporter:20s} {round_trip(exporter, importer, tracks_document(tracks, frame_count), frame_count, True)}")
+            figures = round_trip(exporter, importer, tracks_document(tracks, frame_count), frame_count, True)
+            print(f"  {exporter:20s} {figures}")
 
 
 def dataset(media: str) -> None:
