@@ -269,7 +269,8 @@ def delete_task(principal: Principal, task_id: int) -> None:
     annotation_store.delete_task(task_id)
     if task.data is not None:
         storage.delete_prefix(storage.data_prefix(int(task.data["id"])))
-    storage.delete_prefix(f"uploads/{task_id}/")
+    for prefix in ("uploads", "exports", "imports"):
+        storage.delete_prefix(f"{prefix}/{task_id}/")
     task.delete()
 
 

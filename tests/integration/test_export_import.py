@@ -270,3 +270,26 @@ def test_a_video_dataset_has_png_frames(api: ApiCaller) -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(archive.read(frames[5]))).size == (64, 48)
+
+
+def test_import_through_an_upload_slot_and_delete_removes_results(api: ApiCaller,
+                                                                   annotated: dict[str, Any]) -> None:
+    task_id = annotated["id"]
+    path = f"/api/v1/tasks/{task_id}/annotations"
+    body, _ = export(api, task_id, "COCO 1.0")
+    slot = api.call("POST", f"{path}/uploads").json()
+    key = unquote(urlparse(slot["url"]).path.lstrip("/"))
+    key = key if urlparse(slot["url"]).netloc.startswith(bucket()) else key.split("/", 1)[1]
+    missing = api.call("PUT", path, query={"format": "COCO 1.0", "upload": slot["upload_id"]})
+    assert missing.status == 400 and "has not arrived" in missing.json()
+    boto3.client("s3").put_object(Bucket=bucket(), Key=key, Body=body)
+    assert api.call("PUT", path, query={"format": "COCO 1.0", "upload": slot["upload_id"]}).status == 202
+    assert poll(api, "PUT", path, query={"format": "COCO 1.0"}).status == 201
+    data = api.call("GET", path).json()
+    # the rectangle, the polygon, and the track's two visible positions (COCO has no tracks)
+    assert data["version"] == 3
+    assert sorted(s["type"] for s in data["shapes"]) == ["polygon", "rectangle", "rectangle", "rectangle"]
+
+    assert keys(f"exports/{task_id}/")
+    assert api.call("DELETE", f"/api/v1/tasks/{task_id}").status == 204
+    assert keys(f"exports/{task_id}/") == keys(f"imports/{task_id}/") == []
