@@ -306,6 +306,13 @@ def _absolute(element: Element, ctx: ImportContext, name: str) -> Frame:
 def _points(element: Element, name: str) -> list[float]:
     if element.tag in ("box", "cuboid"):
         names = BOX_NAMES if element.tag == "box" else CUBOID_NAMES
+        try:
+            coordinates = [float(element.attrib[key]) for key in names]
+            if all(map(math.isfinite, coordinates)):
+                return coordinates
+        except (KeyError, ValueError):
+            pass
+        # the slow way, to name what is wrong
         return [_coordinate(_required(element, key, name), f"{name}: {_describe(element)}: {key}") for key in names]
     text = _required(element, "points", name)
     values = text.replace(";", ",").split(",")

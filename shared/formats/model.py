@@ -10,6 +10,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 CHECKBOX_VALUES = {"true": "true", "false": "false"}
@@ -56,7 +57,11 @@ class Label:
     attributes: list[AttributeSpec]
 
     def spec(self, name: str) -> AttributeSpec | None:
-        return next((a for a in self.attributes if a.name == name), None)
+        return self._specs.get(name)
+
+    @cached_property
+    def _specs(self) -> dict[str, AttributeSpec]:
+        return {a.name: a for a in self.attributes}
 
 
 @dataclass
