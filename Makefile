@@ -56,6 +56,7 @@ bench: $(STAMP) $(BENCH_MEDIA)/synth1080.mp4
 	$(PY) bench/bench_create.py $(BENCH_MEDIA)
 	$(PY) bench/bench_imports.py
 	$(PY) bench/bench_annotations.py
+	$(PY) bench/bench_formats.py $(BENCH_MEDIA)
 
 clean:
 	rm -rf $(VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache
