@@ -293,6 +293,8 @@ _FIELDS = {
     "tracks": ("frame", "label_id", "group", "source", "attributes"),
 }
 _TRACKED = ("id", "type", "frame", "occluded", "outside", "z_order", "attributes")
+# one encoder: json.dumps with options builds a new one on every call
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(kind: str, obj: dict[str, Any]) -> bytes:
@@ -306,7 +308,7 @@ def encode(kind: str, obj: dict[str, Any]) -> bytes:
             shapes.append([shape[name] for name in _TRACKED] + [len(shape["points"])])
             points += shape["points"]
         row.append(shapes)
-    text = json.dumps(row, separators=(",", ":")).encode()
+    text = _COMPACT.encode(row).encode()
     return struct.pack("<I", len(text)) + text + (array("d", points).tobytes() if points else b"")
 
 

@@ -24,10 +24,10 @@ def action(app: APIGatewayHttpResolver) -> str | None:
 
 
 def respond(answer: annotations.Answer, *, status: int = 200, name: str = "") -> Response[Any]:
-    body = json.dumps(answer.data, separators=(",", ":"))
-    if len(body) > LARGEST_ANSWER:
+    body = json.dumps(answer.data, separators=(",", ":"), ensure_ascii=False)
+    if len(body.encode()) > LARGEST_ANSWER:
         return redirect(annotations.offload(name, answer.etag, body.encode()))
-    return json_response(status, answer.data, headers={"ETag": answer.etag})
+    return Response(status_code=status, content_type="application/json", body=body, headers={"ETag": answer.etag})
 
 
 def outcome(result: Outcome) -> Response[Any]:
