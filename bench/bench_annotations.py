@@ -213,7 +213,9 @@ def _environment() -> dict[str, str]:
     environment = {variable: f"{stack.context.stack_name}-{logical}" for variable, logical in tables.items()}
     environment.update({"MEDIA_BUCKET": "unused", "USER_POOL_ID": "unused", "USER_POOL_CLIENT_ID": "unused",
                         "CREATE_TASK_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:unused",
-                        "APPLY_ANNOTATIONS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:unused"})
+                        "APPLY_ANNOTATIONS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:unused",
+                        "EXPORT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:unused",
+                        "IMPORT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:unused"})
     return environment
 
 
