@@ -77,11 +77,17 @@ def label_colour(name: str, same_name_count: int = 0) -> str:
     """A deterministic colour: the VOC colour map at an index hashed from the name (spec §3.1,
     without the palette of well-known class names)."""
     digest = hashlib.blake2s(normalized_name(name).encode(), digest_size=4).digest()
-    index = 2000 + int.from_bytes(digest, "big") + same_name_count
+    red, green, blue = palette_colour(2000 + int.from_bytes(digest, "big") + same_name_count)
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def palette_colour(index: int) -> tuple[int, int, int]:
+    """Colour `index` of the PASCAL VOC colour map: the index's bits spread over the high bits
+    of red, green and blue (also the VOC and mask formats' palette)."""
     red = green = blue = 0
     for shift in range(7, -1, -1):
         red |= (index & 1) << shift
         green |= ((index >> 1) & 1) << shift
         blue |= ((index >> 2) & 1) << shift
         index >>= 3
-    return f"#{red:02x}{green:02x}{blue:02x}"
+    return red, green, blue

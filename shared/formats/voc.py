@@ -21,6 +21,7 @@ import numpy as np
 
 from shared.formats.files import Archive, ImportFile, number, parse_xml
 from shared.formats.model import ExportContext, FormatError, Frame, ImportContext, Label, Shape, typed_value
+from shared.labels import palette_colour
 
 BACKGROUND = "background"
 LABELMAP_HEADER = "# label:color_rgb:parts:actions\n"
@@ -31,18 +32,6 @@ SUBSET = "default"
 VOID = 255  # the instance palette's border index
 
 Color = tuple[int, int, int]
-
-
-def voc_color(index: int) -> Color:
-    """Colour `index` of the VOC palette (Datumaro's generate_colormap): bits of the index
-    spread over the high bits of r, g, b."""
-    r = g = b = 0
-    for bit in range(7, -1, -1):
-        r |= (index & 1) << bit
-        g |= ((index >> 1) & 1) << bit
-        b |= ((index >> 2) & 1) << bit
-        index >>= 3
-    return r, g, b
 
 
 def _color_code(color: Color) -> int:
@@ -85,7 +74,7 @@ def export(ctx: ExportContext, archive: Archive) -> None:
     for task in LIST_TASKS:
         archive.write(f"ImageSets/{task}/{SUBSET}.txt", item_list)
     archive.write("labelmap.txt", LABELMAP_HEADER + "".join(
-        "{}:{},{},{}::\n".format(name, *voc_color(index)) for index, name in enumerate(names)))
+        "{}:{},{},{}::\n".format(name, *palette_colour(index)) for index, name in enumerate(names)))
 
 
 def export_label_names(ctx: ExportContext) -> list[str]:
@@ -234,7 +223,7 @@ def read_label_map(source: ImportFile, root: str, ctx: ImportContext) -> list[La
         entries = [LabelMapEntry(label, None) for label in (BACKGROUND, *labels)]
     if not any(entry.color for entry in entries):
         for index, entry in enumerate(entries):
-            entry.color = voc_color(index)
+            entry.color = palette_colour(index)
     return entries
 
 
@@ -422,7 +411,7 @@ def _class_masks(codes: np.ndarray, colors: dict[int, str]) -> list[tuple[str, n
 def _instance_masks(instance_codes: np.ndarray, class_codes: np.ndarray,
                     colors: dict[int, str]) -> list[tuple[str, np.ndarray]]:
     """Each instance of the palette (1..254) with the label most of its pixels have."""
-    palette = {_color_code(voc_color(index)): index for index in range(1, VOID)}
+    palette = {_color_code(palette_colour(index)): index for index in range(1, VOID)}
     result = []
     for code in sorted((int(c) for c in np.unique(instance_codes) if int(c) in palette), key=palette.__getitem__):
         mask = instance_codes == code

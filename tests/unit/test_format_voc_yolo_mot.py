@@ -16,6 +16,7 @@ from shared import formats
 from shared.formats import mot, voc, yolo
 from shared.formats.files import ImportFile, memory_archive
 from shared.formats.model import ExportContext, FormatError, ImportContext
+from shared.labels import palette_colour
 from tests.unit.format_fixtures import export_context, frames, import_context, labels
 
 VOC_ACTIONS = ["other", "jumping", "phoning", "playinginstrument", "reading", "ridingbike", "ridinghorse",
@@ -253,7 +254,7 @@ def test_voc_instance_masks_become_polygons_with_their_class() -> None:
     instances[1, 2:8] = classes[1, 2:8] = 255
     ctx = import_context(labels(("cat", []), ("dog", [])), frames(["x.jpg"], 20, 10))
     voc.parse(zip_members({"labelmap.txt": VOC_LABELMAP, "SegmentationClass/x.png": mask_png(classes, CLASS_PALETTE),
-                           "SegmentationObject/x.png": mask_png(instances, [voc.voc_color(i) for i in range(256)])}),
+                           "SegmentationObject/x.png": mask_png(instances, [palette_colour(i) for i in range(256)])}),
               ctx)
     assert [(s["type"], s["label_id"], s["frame"], s["group"]) for s in ctx.shapes] == [
         ("polygon", 1, 0, 0), ("polygon", 2, 0, 0), ("polygon", 1, 0, 1), ("polygon", 1, 0, 1)]
