@@ -249,16 +249,18 @@ def read_video_chunk_frame(chunk: bytes, offset: int) -> bytes:
     raise IndexError(f"frame {offset} is not in this chunk")
 
 
-def decode_video_chunk_png(chunk: bytes, count: int, level: int = 1) -> list[bytes]:
-    """PNGs of the first `count` frames of an MP4 chunk, decoded in one pass."""
+def decode_video_chunk_images(chunk: bytes, extensions: list[str]) -> list[bytes]:
+    """The first len(extensions) frames of an MP4 chunk, decoded in one pass, each encoded as
+    its extension says: JPEG (quality 95) for .jpg/.jpeg, else PNG."""
     images: list[bytes] = []
     with _open_chunk(chunk) as container:
         stream = container.streams.video[0]
         stream.thread_type, stream.thread_count = "FRAME", 2
-        for frame in container.decode(stream):
-            images.append(encode_png(frame.to_ndarray(format="rgb24"), level))
-            if len(images) == count:
-                break
-    if len(images) < count:
-        raise ValueError(f"the chunk holds {len(images)} frames, not {count}")
+        for frame, extension in zip(container.decode(stream), extensions, strict=False):
+            if extension.lower() in (".jpg", ".jpeg"):
+                images.append(frame_to_jpeg(frame, 95))
+            else:
+                images.append(encode_png(frame.to_ndarray(format="rgb24")))
+    if len(images) < len(extensions):
+        raise ValueError(f"the chunk holds {len(images)} frames, not {len(extensions)}")
     return images

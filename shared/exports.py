@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import json
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from shared.config import settings
 from shared.creation import failure_message
 from shared.errors import FormatDisabled, ValidationFailed
 from shared.formats.files import Archive
-from shared.formats.model import ExportContext, Frame, TaskMeta, frame_step, frames_of
+from shared.formats.model import ExportContext, TaskMeta, frame_step, frames_of
 from shared.frames import chunk_key, load_manifest
 from shared.tables import JobItem, TaskItem, utcnow
 from shared.tasks import jobs_of, load_task
@@ -294,25 +295,27 @@ def render_chunk(task_id: int, format_name: str, work: str, chunk: int) -> dict[
     mine = frames[chunk * chunk_size:(chunk + 1) * chunk_size]
     context = ExportContext(meta, task.labels, frames, {"tags": [], "shapes": [], "tracks": []})
     module = _exporter(format_name).load()
-    images = _chunk_images(int(data["id"]), manifest, chunk, mine)
+    paths = [module.image_path(context, frame) for frame in mine]
+    images = _chunk_images(int(data["id"]), manifest, chunk, paths)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         target = Archive(archive)
-        for frame, image in zip(mine, images, strict=True):
-            target.write(module.image_path(context, frame), image, compress=False)
+        for path, image in zip(paths, images, strict=True):
+            target.write(path, image, compress=False)
     storage.put(f"{work}frames-{chunk:06d}.zip", buffer.getvalue(), "application/zip")
     return {"frames": len(mine)}
 
 
-def _chunk_images(data_id: int, manifest: dict[str, Any], chunk: int, frames: list[Frame]) -> list[bytes]:
-    """Original bytes of image frames; video frames decoded from the original chunk as PNG."""
+def _chunk_images(data_id: int, manifest: dict[str, Any], chunk: int, paths: list[str]) -> list[bytes]:
+    """Original bytes of image frames; video frames decoded from the original chunk and encoded
+    as the format names them (PNG, or JPEG where a format calls video frames .jpg)."""
     chunk_bytes = storage.get(chunk_key(data_id, "original", chunk, manifest["original"]))
     if manifest["original"] == "imageset":
         with zipfile.ZipFile(io.BytesIO(chunk_bytes)) as archive:
-            return [archive.read(info) for info in archive.infolist()][:len(frames)]
-    from shared.chunks import decode_video_chunk_png
+            return [archive.read(info) for info in archive.infolist()][:len(paths)]
+    from shared.chunks import decode_video_chunk_images
 
-    return decode_video_chunk_png(chunk_bytes, len(frames))
+    return decode_video_chunk_images(chunk_bytes, [posixpath.splitext(path)[1] for path in paths])
 
 
 def package(task_id: int, kind: str, record: str, key: str, work: str, member: str | None) -> dict[str, Any]:

@@ -270,6 +270,14 @@ def test_a_video_dataset_has_png_frames(api: ApiCaller) -> None:
     from PIL import Image
 
     assert Image.open(io.BytesIO(archive.read(frames[5]))).size == (64, 48)
+    assert archive.read(frames[5])[:4] == b"\x89PNG"
+    # formats that name video frames .jpg get JPEG bytes
+    body, _ = export(api, task["id"], "COCO 1.0", kind="dataset")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    jpegs = sorted(n for n in archive.namelist() if n.startswith("images/"))
+    assert jpegs == [f"images/frame_{i:06d}.jpg" for i in range(12)]
+    assert archive.read(jpegs[0])[:3] == b"\xff\xd8\xff"
+    assert Image.open(io.BytesIO(archive.read(jpegs[0]))).size == (64, 48)
 
 
 def test_import_through_an_upload_slot_and_delete_removes_results(api: ApiCaller,
