@@ -30,6 +30,9 @@ def _point_at(stack: str) -> None:
         "USER_POOL_ID": resources["UserPool"],
         "USER_POOL_CLIENT_ID": resources["UserPoolClient"],
         "CREATE_TASK_STATE_MACHINE_ARN": resources["CreateTaskStateMachine"],
+        "APPLY_ANNOTATIONS_STATE_MACHINE_ARN": resources["ApplyAnnotationsStateMachine"],
+        "EXPORT_STATE_MACHINE_ARN": resources["ExportStateMachine"],
+        "IMPORT_STATE_MACHINE_ARN": resources["ImportStateMachine"],
     })
 
 

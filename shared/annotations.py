@@ -19,7 +19,7 @@ from shared.config import settings
 from shared.counters import allocate_many
 from shared.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from shared.jobs import job_view, task_status
-from shared.permissions import can_change_job, can_change_task, can_view_job, can_view_task
+from shared.permissions import can_change_job, can_change_task, can_upload_annotations, can_view_job, can_view_task
 from shared.schemas import JobUpdate, LabeledData
 from shared.tables import JobItem, TaskItem, utcnow
 from shared.tasks import jobs_of, load_task, relations, task_for
@@ -225,8 +225,10 @@ UPLOAD_HINT = ("Upload large annotations through POST /api/v1/tasks/{id}/annotat
 
 
 def announce_document(principal: Principal, task_id: int) -> dict[str, Any]:
-    """A presigned PUT for a LabeledData JSON document, applied later by PUT or PATCH ?upload=."""
-    task_scope(principal, task_id, change=True)
+    """A presigned PUT for a LabeledData JSON document, applied later by PUT or PATCH ?upload= of
+    the task or of one of its jobs, whose rule is checked then; so the slot is open to whoever
+    may write either."""
+    task_for(principal, task_id, can_upload_annotations)
     upload_id = uuid.uuid4().hex
     _save_upload(task_id, upload_id, {"state": "waiting"})
     return {"upload_id": upload_id, "url": storage.presigned_put_any(document_key(task_id, upload_id)),

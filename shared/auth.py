@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared import users
+from shared import login_failures, users
 from shared.errors import NotAuthenticated, ValidationFailed
 from shared.tables import SessionItem, utcnow
 
@@ -20,6 +20,7 @@ SESSION_LIFETIME = timedelta(days=14)
 # Extend a session only when it has been used a day after its last extension (fewer writes).
 _EXTEND_AFTER = timedelta(days=1)
 _CACHE_SECONDS = 60.0
+_MAX_USERNAME = 128  # Cognito's limit
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,9 @@ class Session:
 
 
 def login(username: str, password: str) -> Session:
-    if not users.check_password(username, password):
-        raise ValidationFailed.non_field("Unable to log in with provided credentials.")
-    user = users.get_user(username)
-    if not user.is_active:
+    """A new session for right credentials; 400 with one message whatever was wrong (spec §1.2)."""
+    user = _verified_user(username, password)
+    if user is None:
         raise ValidationFailed.non_field("Unable to log in with provided credentials.")
     key = secrets.token_hex(20)
     csrf_token = secrets.token_urlsafe(32)
@@ -130,19 +130,34 @@ class _KeyCache:
 _cache = _KeyCache()
 
 
-def principal_for_password(username: str, password: str) -> Principal:
-    """HTTP Basic credentials; verified ones are cached like keys (the 1.0 client sends them
-    on every request and polls without delay)."""
-    cache_key = "basic:" + _hash(f"{username}\0{password}")
+def principal_for_password(username: str, password: str, *, authorization: str) -> Principal:
+    """HTTP Basic credentials. The 1.0 client sends them on every request and polls without
+    delay, so verified ones are cached for a minute by a hash of the whole `authorization` header
+    value: polling costs no Cognito call and never meets the failed-login throttle. A wrong
+    password is never cached; each one counts as a failed login."""
+    cache_key = "basic:" + _hash(authorization)
     cached = _cache.get(cache_key)
     if cached is not None:
         return cached
-    user = users.find_user(username) if users.check_password(username, password) else None
-    if user is None or not user.is_active:
+    user = _verified_user(username, password)
+    if user is None:
         raise NotAuthenticated("Invalid username/password.")
     principal = Principal(user.id, user.username, user.groups)
     _cache.put(cache_key, principal)
     return principal
+
+
+def _verified_user(username: str, password: str) -> users.User | None:
+    """The active user these credentials belong to, or None. Every check counts against the
+    username's failed-login window until it succeeds (429 once the window is full)."""
+    if not username or not password or len(username) > _MAX_USERNAME:
+        return None  # Cognito would refuse the call: no such user can exist
+    stamp = login_failures.reserve(username)
+    user = users.find_user(username) if users.check_password(username, password) else None
+    if user is None or not user.is_active:
+        return None
+    login_failures.release(username, stamp)
+    return user
 
 
 def login_with(fields: dict[str, object]) -> Session:

@@ -24,6 +24,11 @@ class Settings:
     server_version: str = "1.2"
     # Bodies above this answer 413: Lambda takes 6 MB of event, and binary bodies arrive base64.
     max_request_body: int = 4 * 1024 * 1024
+    # JSON list of the agreements registration asks for (spec §11, /restrictions/user-agreements)
+    user_agreements: str = "[]"
+    # Restrictions of spec §2.1 (template parameters TaskLimit and ReduceTaskVisibility).
+    task_limit: int | None = None
+    reduce_task_visibility: bool = False
 
     @property
     def create_task_state_machine_name(self) -> str:
@@ -49,4 +54,7 @@ def settings() -> Settings:
         export_state_machine_arn=env["EXPORT_STATE_MACHINE_ARN"],
         import_state_machine_arn=env["IMPORT_STATE_MACHINE_ARN"],
         share_prefix=env.get("SHARE_PREFIX", "share/"),
+        user_agreements=env.get("USER_AGREEMENTS", "[]"),
+        task_limit=int(env["TASK_LIMIT"]) if env.get("TASK_LIMIT", "").strip() else None,
+        reduce_task_visibility=env.get("REDUCE_TASK_VISIBILITY", "false").strip().lower() == "true",
     )

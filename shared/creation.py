@@ -11,6 +11,7 @@ task was deleted, or its data re-posted after a failure) changes nothing.
 import json
 import posixpath
 import re
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from shared import archives, chunks, media, storage
+from shared import archives, chunks, media, remote, storage
 from shared.data import Sources, Stage, load_sources
 from shared.errors import MediaError, NotFound
 from shared.frames import chunk_key, manifest_key
@@ -87,7 +88,8 @@ def _prepare(task: TaskItem, data_id: int, execution: str) -> dict[str, Any]:
     if kind == media.MediaType.VIDEO:
         plan = _plan_video(media_sources[0], data, data_id)
     else:
-        ordered = _sorted(media_sources, data["sorting_method"], attached.client_files)
+        predefined = [remote.file_name(u) for u in attached.remote_files] or attached.client_files
+        ordered = _sorted(media_sources, data["sorting_method"], predefined)
         plan = _plan_images(ordered, data, data_id)
     storage.put(_plan_key(data_id), json.dumps(plan).encode(), "application/json")
     count = -(-len(plan["frames"]) // plan["chunk_size"])
@@ -98,7 +100,10 @@ def _prepare(task: TaskItem, data_id: int, execution: str) -> dict[str, Any]:
 def _gather_sources(task: TaskItem, attached: Sources) -> list[Source]:
     sources: list[Source] = []
     prefix = storage.upload_prefix(int(task.task_id), str(task.upload_id))
-    for announced in attached.uploads:
+    if attached.remote_files:
+        sources += _remote_sources(task, attached.remote_files, prefix)
+    uploads = [] if attached.remote_files else attached.uploads  # spec §5.1: remote files replace client files
+    for announced in uploads:
         if announced["size"] == 0:
             raise MediaError(f"{announced['name']} is empty (0 bytes)")
         sources.append(Source(prefix + announced["name"], announced["name"]))
@@ -106,6 +111,37 @@ def _gather_sources(task: TaskItem, attached: Sources) -> list[Source]:
         _set_stage(task, str(task.execution_name), Stage.COPYING)
         sources += _share_sources(attached.server_files)
     return sources
+
+
+def _remote_sources(task: TaskItem, urls: list[str], prefix: str) -> list[Source]:
+    """Spec §5.2 step 1: each URL is downloaded into the upload area, named by the last segment
+    of its path, one after the other within one time budget (shared/remote.py says what is
+    refused). What a failure leaves there is removed by MarkFailed with the upload area."""
+    names = [remote.file_name(url) for url in urls]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise MediaError(f"filename collision: {name}")
+        seen.add(name)
+    deadline = time.monotonic() + remote.TIMEOUT
+    for index, url in enumerate(urls):
+        _set_stage(task, str(task.execution_name), Stage.DOWNLOADING, chunks_total=len(urls), chunks_done=index)
+        if _download(url, prefix + names[index], max(deadline - time.monotonic(), 0.001)) == 0:
+            raise MediaError(f"{url} is empty (0 bytes)")
+    return [Source(prefix + name, name) for name in names]
+
+
+def _download(url: str, key: str, timeout: float) -> int:
+    """Streams one URL into S3 (a multipart upload, so memory stays small); nothing is kept
+    if the download is refused or fails."""
+    writer = storage.S3Writer(key)
+    try:
+        size = remote.fetch(url, writer, timeout=timeout)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    return size
 
 
 def _share_sources(paths: list[str]) -> list[Source]:

@@ -5,6 +5,7 @@ import contextlib
 import json
 import posixpath
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -12,12 +13,12 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from shared import aws, storage
+from shared import aws, remote, storage
 from shared.auth import Principal
 from shared.config import settings
 from shared.counters import allocate
 from shared.errors import NotFound, ValidationFailed
-from shared.permissions import can_change_task
+from shared.permissions import can_attach_data
 from shared.schemas import DataRequest, UploadRequest
 from shared.tables import TaskItem
 from shared.tasks import execution_arn, load_task, task_for
@@ -26,6 +27,7 @@ from shared.validation import validate
 
 class Stage(StrEnum):
     QUEUED = "queued"
+    DOWNLOADING = "downloading"  # remote_files; chunks_total/chunks_done count the URLs
     COPYING = "copying"
     EXTRACTING = "extracting"
     CHUNKS = "chunks"
@@ -50,13 +52,15 @@ class ClientFile:
     content: bytes
 
 
-def attach_data(principal: Principal, task_id: int, fields: dict[str, Any],
-                files: list[ClientFile]) -> dict[str, Any]:
-    """POST /tasks/{id}/data: stores small client files in S3 and starts CreateTask."""
-    task, _ = task_for(principal, task_id, can_change_task)
+def attach_data(principal: Principal, task_id: int,
+                read: Callable[[], tuple[dict[str, Any], list[ClientFile]]]) -> dict[str, Any]:
+    """POST /tasks/{id}/data: stores small client files in S3 and starts CreateTask. The body
+    is read only after the permission check, so a refusal comes before any body error (§0)."""
+    task, _ = task_for(principal, task_id, can_attach_data)
     _check_attachable(task)
+    fields, files = read()
     request = validate(DataRequest, fields)
-    _refuse_remote(request)
+    _check_remote(request.remote_files)
     names = _unique_names([f.name for f in files], "client_files")
     upload_id = uuid.uuid4().hex
     record = _record(request, allocate("data"))
@@ -70,12 +74,13 @@ def attach_data(principal: Principal, task_id: int, fields: dict[str, Any],
     return _answer(record, sources)
 
 
-def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+def announce_uploads(principal: Principal, task_id: int, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """POST /tasks/{id}/uploads: the data options plus the files to come; answers one
-    presigned PUT URL per file. CreateTask starts when the last file has arrived."""
-    task, _ = task_for(principal, task_id, can_change_task)
+    presigned POST per file, which S3 accepts for that key and the announced size only.
+    CreateTask starts when the last file has arrived."""
+    task, _ = task_for(principal, task_id, can_attach_data)
     _check_attachable(task)
-    request = validate(UploadRequest, fields)
+    request = validate(UploadRequest, read())
     _refuse_remote(request)
     names = _unique_names([f.name for f in request.files], "files")
     upload_id = uuid.uuid4().hex
@@ -87,13 +92,14 @@ def announce_uploads(principal: Principal, task_id: int, fields: dict[str, Any])
     return {
         "upload_id": upload_id,
         "expires_in": storage.PRESIGN_SECONDS,
-        "files": [
-            {"name": f["name"], "url": storage.presigned_put(prefix + f["name"], f["size"]), "method": "PUT",
-             "headers": {"Content-Length": str(f["size"])}}
-            for f in sources.uploads
-        ],
+        "files": [_slot(f["name"], storage.presigned_post(prefix + f["name"], f["size"])) for f in sources.uploads],
         "data": _answer(record, sources),
     }
+
+
+def _slot(name: str, post: dict[str, Any]) -> dict[str, Any]:
+    """One file's slot: a multipart/form-data POST of `fields`, then the file as `file`."""
+    return {"name": name, "url": post["url"], "method": "POST", "fields": post["fields"]}
 
 
 def upload_arrived(key: str) -> bool:
@@ -166,7 +172,8 @@ def _arrivals(task_id: int, upload_id: str, expected: list[dict[str, Any]]) -> t
 
 
 def _fail_upload(task: TaskItem, upload_id: str, problems: list[str]) -> None:
-    """S3 refuses a presigned PUT of another length than signed; this catches what slipped by."""
+    """S3 refuses an upload of another length than the slot's policy allows; this catches what
+    slipped by (moto does not check policies, and objects may be written by other means)."""
     message = "UploadError: " + "; ".join(problems) + "\n"
     with contextlib.suppress(UpdateError):
         task.update(actions=[TaskItem.stage.set(Stage.FAILED.value), TaskItem.error.set(message)],
@@ -181,11 +188,21 @@ def _check_attachable(task: TaskItem) -> None:
 
 
 def _refuse_remote(request: DataRequest) -> None:
+    """Upload slots are for files the client sends; URLs are posted to /data instead."""
     if request.remote_files:
         raise ValidationFailed.field(
-            "remote_files", "remote_files are not supported yet: send client_files, use an upload "
-            "slot (POST /api/v1/tasks/{id}/uploads) or server_files from the share.",
+            "remote_files", "remote_files are downloaded by the server: post them to "
+            "/api/v1/tasks/{id}/data, without upload slots.",
         )
+
+
+def _check_remote(urls: list[str]) -> None:
+    """Only URLs that could ever be downloaded are accepted; where their hosts point is checked
+    by the workflow when it downloads them (spec §5.2 step 1, shared/remote.py)."""
+    for url in urls:
+        problem = remote.url_problem(url)
+        if problem is not None:
+            raise ValidationFailed.field("remote_files", f"Invalid URL: {url}. {problem}")
 
 
 def _unique_names(names: list[str], field: str) -> list[str]:
@@ -307,6 +324,8 @@ def creation_status(principal: Principal, task_id: int) -> dict[str, str]:
 
 def progress_message(task: TaskItem) -> str:
     stage = task.stage
+    if stage == Stage.DOWNLOADING:
+        return _download_message(task)
     if stage == Stage.COPYING:
         return "Data are being copied from share.."
     if stage == Stage.EXTRACTING:
@@ -319,3 +338,15 @@ def progress_message(task: TaskItem) -> str:
     if stage == Stage.SAVING:
         return "Task is being saved in database"
     return ""
+
+
+def _download_message(task: TaskItem) -> str:
+    """"<url> is being downloaded.." (spec §5.2): chunks_done counts the URLs downloaded so far.
+    Empty once the sources are gone (MarkFailed is recording a failure)."""
+    client = aws.s3()
+    try:
+        urls = load_sources(int(task.data["id"])).remote_files if task.data else []
+    except client.exceptions.NoSuchKey:
+        return ""
+    index = int(task.chunks_done or 0)
+    return f"{urls[index]} is being downloaded.." if index < len(urls) else ""

@@ -350,10 +350,10 @@ def _finish(task_id: int, record_name: str, key: str) -> None:
     record = store.load_record(task_id, record_name)
     if record is None or record.get("key") != key:
         return  # dropped or replaced while running: nobody waits for this result
-    store.save_record(task_id, record_name, {**record, "state": "done"}, expires=_expires(record))
-    folder = key.rsplit("/", 1)[0] + "/"
-    if "/dumps/" not in key:
+    if "/dumps/" not in key:  # older results go first: a client told "ready" finds only this one
+        folder = key.rsplit("/", 1)[0] + "/"
         storage.delete_keys([o["Key"] for o in storage.list_objects(folder) if o["Key"] != key])
+    store.save_record(task_id, record_name, {**record, "state": "done"}, expires=_expires(record))
 
 
 def record_failure(task_id: int, record_name: str, work: str, error: dict[str, Any]) -> None:

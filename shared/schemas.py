@@ -7,7 +7,7 @@ response models document the answers in the generated OpenAPI document.
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 InputType = Literal["checkbox", "radio", "number", "text", "select"]
 JobStatus = Literal["annotation", "validation", "completed"]
@@ -289,10 +289,12 @@ class UploadRequest(DataRequest):
 
 
 class UploadSlot(_Model):
+    """POST a multipart/form-data body to `url`: every one of `fields`, then the file as `file`."""
+
     name: str
     url: str
-    method: Literal["PUT"]
-    headers: dict[str, str]
+    method: Literal["POST"]
+    fields: dict[str, str]
 
 
 class UploadSlots(_Model):
@@ -343,6 +345,92 @@ class UserFull(_Model):
     is_active: bool
     last_login: str | None
     date_joined: str | None
+
+
+class UserBasic(_Model):
+    """What others see of a user (spec §1.6)."""
+
+    url: str
+    id: int
+    username: str
+    first_name: str
+    last_name: str
+
+
+class UserPage(Page):
+    results: list[UserFull | UserBasic]
+
+
+_USERNAME = re.compile(r"^[\w.@+-]+\Z")
+_EMAIL = re.compile(r"^[^@\s]+@(localhost|[^@\s]+\.[^@\s.]+)\Z")
+
+
+def _username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError("Enter a valid username. This value may contain only letters, numbers, "
+                         "and @/./+/-/_ characters.")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("Enter a valid email address.")
+    return value
+
+
+Username = Annotated[str, Field(min_length=1, max_length=150), AfterValidator(_username)]
+Email = Annotated[str, Field(min_length=1, max_length=254), AfterValidator(_email)]
+BlankOrEmail = Annotated[str, Field(max_length=254), AfterValidator(lambda v: v and _email(v))]
+PersonName = Annotated[str, Field(max_length=150)]
+
+
+class UserUpdate(_Request):
+    """PATCH /users/{id}. Everyone may send the basic fields about themselves; the others are
+    for admins (is_staff and is_superuser follow membership of `admin` and are read-only)."""
+
+    username: Username | None = None
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    email: BlankOrEmail | None = None
+    groups: list[str] | None = None
+    is_active: bool | None = None
+
+
+class Confirmation(_Request):
+    name: str
+    value: bool = False
+
+
+class RegisterRequest(_Request):
+    username: Username
+    email: Email
+    password1: str = Field(min_length=1)
+    password2: str = Field(min_length=1)
+    first_name: PersonName = ""
+    last_name: PersonName = ""
+    confirmations: list[Confirmation] = Field(default_factory=list)
+
+
+class RegisterAnswer(_Model):
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    email_verification_required: bool
+
+
+class UserAgreement(_Model):
+    """One agreement of GET /restrictions/user-agreements, as configured (USER_AGREEMENTS)."""
+
+    name: str
+    displayText: str = ""  # CVAT's key, in camel case
+    url: str = ""
+    required: bool = False
+    value: bool = False
+
+
+class SigningRequest(_Request):
+    url: str
 
 
 class About(_Model):

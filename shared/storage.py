@@ -100,9 +100,13 @@ def presigned_get(key: str, *, filename: str | None = None, content_type: str | 
     return str(aws.s3().generate_presigned_url("get_object", Params=params, ExpiresIn=PRESIGN_SECONDS))
 
 
-def presigned_put(key: str, size: int) -> str:
-    params = {"Bucket": bucket(), "Key": key, "ContentLength": size}
-    return str(aws.s3().generate_presigned_url("put_object", Params=params, ExpiresIn=PRESIGN_SECONDS))
+def presigned_post(key: str, size: int) -> dict[str, Any]:
+    """A browser-style POST upload of exactly one object: S3 checks the signed policy, which
+    names this key (botocore adds the exact {"key": ...} condition) and allows exactly `size`
+    bytes, so neither another name nor another length is stored. Answers {"url", "fields"}."""
+    conditions = [["content-length-range", size, size]]
+    post = aws.s3().generate_presigned_post(bucket(), key, Conditions=conditions, ExpiresIn=PRESIGN_SECONDS)
+    return {"url": str(post["url"]), "fields": {k: str(v) for k, v in post["fields"].items()}}
 
 
 def presigned_put_any(key: str) -> str:

@@ -11,10 +11,12 @@ from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -161,3 +163,17 @@ class SessionItem(Model):
     csrf_token = UnicodeAttribute()
     created = UTCDateTimeAttribute(default=utcnow)
     expires = TTLAttribute()
+
+
+class LoginFailuresItem(Model):
+    """Recent failed logins of one username, in the Sessions table under `login-failures#<username>`
+    (session keys are SHA-256 hex, so the two never collide). `version` makes every write
+    conditional, so containers updating it at once never lose an attempt."""
+
+    class Meta:
+        table_name = _TableName("sessions_table")
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    attempts = ListAttribute[float](default=list)  # epoch seconds, oldest first
+    version = VersionAttribute()
+    expires = TTLAttribute()  # when the newest attempt leaves the window

@@ -205,11 +205,13 @@ def create_task(principal: Principal, body: dict[str, Any]) -> TaskItem:
     _check_user("owner", request.owner)
     _check_user("assignee", request.assignee)
     _check_project(request.project)
+    owner = request.owner if request.owner is not None else principal.user_id
+    _check_task_limit(principal, owner)
     now = utcnow()
     task = TaskItem(
         allocate("task"),
         name=request.name,
-        owner_id=request.owner if request.owner is not None else principal.user_id,
+        owner_id=owner,
         assignee_id=request.assignee,
         bug_tracker=request.bug_tracker,
         created_date=now,
@@ -221,6 +223,16 @@ def create_task(principal: Principal, body: dict[str, Any]) -> TaskItem:
     )
     task.save(condition=TaskItem.task_id.does_not_exist())
     return task
+
+
+def _check_task_limit(principal: Principal, owner: int) -> None:
+    """task_limit (spec §2.2): checked after the body, as CVAT does; admins are exempt. Two
+    creations at the same moment may both pass: the limit is a quota, not an invariant."""
+    limit = settings().task_limit
+    if limit is None or principal.is_admin:
+        return
+    if TaskItem.by_kind.count("task", filter_condition=TaskItem.owner_id == owner) >= limit:
+        raise ValidationFailed(["The user has the maximum number of tasks"])
 
 
 def update_task(principal: Principal, task_id: int, body: dict[str, Any], *, partial: bool) -> TaskItem:

@@ -24,9 +24,12 @@ app = create_app()
 def attach(task_id: str) -> Response[Any]:
     identifier = tasks.parse_id(task_id)
 
-    def run() -> dict:
+    def read() -> tuple[dict, list[data.ClientFile]]:
         fields = body(app)
-        return data.attach_data(principal(app), identifier, fields, _client_files(fields))
+        return fields, _client_files(fields)
+
+    def run() -> dict:
+        return data.attach_data(principal(app), identifier, read)
 
     return json_response(202, once_per_key(app, "attach-data", run))
 

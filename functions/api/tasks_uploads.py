@@ -1,8 +1,9 @@
 """POST /api/v1/tasks/{id}/uploads: upload slots for media too large for one API request.
 
 The body holds the data options of POST /data plus `files: [{name, size}]`; the answer holds a
-presigned S3 PUT URL per file. When the last file has arrived, the S3 trigger starts building
-the task; GET /tasks/{id}/status says Queued until then."""
+presigned S3 POST per file (the URL and the form fields to send before the file). When the
+last file has arrived, the S3 trigger starts building the task; GET /tasks/{id}/status says
+Queued until then."""
 
 from typing import Any
 
@@ -21,7 +22,9 @@ app = create_app()
           openapi_extensions=request_body(UploadRequest, "application/json"), tags=["data"])
 def announce(task_id: str) -> Response[Any]:
     identifier = tasks.parse_id(task_id)
-    slots = once_per_key(app, "upload-slots", lambda: data.announce_uploads(principal(app), identifier, body(app)))
+    # the body is read after the permission check (spec §0: 403 before 400)
+    slots = once_per_key(app, "upload-slots",
+                         lambda: data.announce_uploads(principal(app), identifier, lambda: body(app)))
     return json_response(201, slots)
 
 

@@ -13,11 +13,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.shared.cookies import Cookie
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from apigw import credentials
 from apigw.body import MEDIA_UPLOADS, parse_body
+from shared import auth
 from shared.annotation_store import WriteConflict
 from shared.auth import Principal
 from shared.config import settings
@@ -31,6 +32,7 @@ from shared.errors import (
     RequestInProgress,
     ValidationFailed,
 )
+from shared.login_failures import TooManyFailedLogins
 
 logger = Logger()
 metrics = Metrics()
@@ -78,6 +80,21 @@ def base_url(app: APIGatewayHttpResolver) -> str:
 
 def is_https(app: APIGatewayHttpResolver) -> bool:
     return base_url(app).startswith("https://")
+
+
+_YEAR = 365 * 24 * 3600
+
+
+def session_cookies(app: APIGatewayHttpResolver, session: auth.Session) -> list[Cookie]:
+    """The sessionid and csrftoken cookies of a login (spec §1.2, §1.7): the v1 client keeps
+    only these and sends the csrftoken back as X-CSRFToken."""
+    secure = is_https(app)
+    return [
+        Cookie(credentials.SESSION_COOKIE, session.key, path="/", secure=secure, http_only=True,
+               max_age=int(auth.SESSION_LIFETIME.total_seconds()), same_site=SameSite.LAX_MODE),
+        Cookie(credentials.CSRF_COOKIE, session.csrf_token, path="/", secure=secure, max_age=_YEAR,
+               same_site=SameSite.LAX_MODE),
+    ]
 
 
 def query(app: APIGatewayHttpResolver) -> dict[str, str]:
@@ -139,7 +156,9 @@ def detail(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def _authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     event = app.current_event
-    app.append_context(principal=credentials.authenticate(event.headers, event.cookies or []))
+    signed = credentials.signed_principal(event.http_method, event.path, event.raw_query_string, event.headers)
+    app.append_context(
+        principal=signed or credentials.authenticate(event.http_method, event.headers, event.cookies or []))
     return next_middleware(app)
 
 
@@ -147,6 +166,10 @@ def _map_errors(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(NotAuthenticated)
     def _401(error: NotAuthenticated) -> Response:
         return detail(401, error.detail, {"WWW-Authenticate": "Token"})
+
+    @app.exception_handler(TooManyFailedLogins)
+    def _429(error: TooManyFailedLogins) -> Response:
+        return detail(429, str(error), {"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(PermissionDenied)
     def _403(error: PermissionDenied) -> Response:

@@ -96,3 +96,9 @@ def test_unrouted_methods_answer_405_and_unknown_paths_404(api: ApiCaller) -> No
     missing = api.call("GET", "/api/v1/nothing/here")
     assert missing.status == 404 and missing.json() == {"detail": "Not found."}
     assert api.call("GET", "/api/v1/tasks/").status == 404  # no trailing slashes (spec §0)
+    # without credentials: 401 before 405, except on the anonymous paths (as DRF answers)
+    anonymous = ApiCaller(api.stack)
+    assert anonymous.call("DELETE", "/api/v1/tasks").status == 401
+    assert anonymous.call("POST", "/api/v1/jobs/1").status == 401
+    assert anonymous.call("PUT", "/api/v1/auth/login").status == 405
+    assert anonymous.call("GET", "/api/v1/nothing/here").status == 404
