@@ -22,7 +22,7 @@ from pynamodb.expressions.update import Action
 from shared import aws
 from shared.config import settings
 from shared.counters import allocate
-from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shared.pagination import paginate
 from shared.schemas import RegisterRequest, UserAgreement, UserUpdate
 from shared.tables import JobItem, TaskItem
@@ -110,6 +110,15 @@ def get_user(username: str) -> User:
     found = client.admin_get_user(UserPoolId=pool, Username=username)
     groups = client.admin_list_groups_for_user(UserPoolId=pool, Username=username)["Groups"]
     return _user_from(found["Username"], found["UserAttributes"], found, _ordered(g["GroupName"] for g in groups))
+
+
+def current_user(principal: "Principal") -> User:
+    """The caller's own record; a caller deleted since its key was last verified (keys are
+    cached for a minute) is no longer signed in."""
+    user = find_user(principal.username)
+    if user is None:
+        raise NotAuthenticated("Invalid token.")
+    return user
 
 
 def find_user(username: str) -> User | None:

@@ -12,7 +12,7 @@ app = create_app()
 
 @app.get("/api/v1/users/self", responses=answers(200, UserFull, "The caller"), tags=["users"])
 def users_self() -> dict[str, Any]:
-    return users.user_view(users.get_user(principal(app).username), base_url(app))
+    return users.user_view(users.current_user(principal(app)), base_url(app))
 
 
 handler = lambda_handler(app)

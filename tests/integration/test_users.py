@@ -285,6 +285,9 @@ def test_deleting_users_keeps_their_tasks_without_owner(api: ApiCaller) -> None:
     assert owner.call("DELETE", "/api/v1/users/999999").status == 404
     assert owner.call("DELETE", f"/api/v1/users/{me['id']}").status == 204
     assert admin.call("GET", f"/api/v1/users/{me['id']}").status == 404
+    # the deleted user's key may still be cached a minute; its own record is gone: 401, not 500
+    gone = owner.call("GET", "/api/v1/users/self")
+    assert (gone.status, gone.json()) == (401, {"detail": "Invalid token."})
     login = ApiCaller(api.stack).call("POST", "/api/v1/auth/login",
                                       json_body={"username": me["username"], "password": PASSWORD})
     assert login.json() == {"non_field_errors": ["Unable to log in with provided credentials."]}
