@@ -57,6 +57,10 @@ def start(host: str = "127.0.0.1", port: int = 8080, *, admin: tuple[str, str] |
     moto_host, moto_port = moto.get_host_and_port()
     endpoint = f"http://{moto_host}:{moto_port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    # Presigned URLs name another host than the API's, as S3 and API Gateway differ in AWS, so
+    # that clients following a redirect keep their cookies (bound to a host, not a port) home.
+    s3_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else "127.0.0.1"
+    os.environ["AWS_ENDPOINT_URL_S3"] = f"http://{s3_host}:{moto_port}"
     os.environ["MOTO_PORT"] = str(moto_port)  # where moto's Step Functions interpreter calls Lambda
     for key, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_REGION", "us-east-1")):

@@ -7,8 +7,8 @@ without delay on the dump (until 201) and upload (until 201) calls, and download
 to S3, which must not receive their credentials. URLs are built by string concatenation as the
 clients do (requests percent-encodes the spaces of format names).
 
-The 1.2 client talks to the runtime as `localhost` while presigned URLs name `127.0.0.1`: hosts
-differ as they do in AWS (API domain vs S3), so the cookie jar keeps the session cookie home.
+The runtime's presigned URLs name `localhost` while the client talks to `127.0.0.1`: hosts differ
+as they do in AWS (API domain vs S3), so the cookie jar keeps the session cookie home.
 """
 
 import io
@@ -96,7 +96,7 @@ def poll_until_201(call: Any) -> int:
 
 
 def test_the_v1_client_sequence(runtime_url: str, tmp_path: Path) -> None:
-    api = runtime_url.replace("127.0.0.1", "localhost") + "/api/v1/"
+    api = runtime_url + "/api/v1/"
     session = requests.Session()
 
     # login: form fields; then only the cookie session and X-CSRFToken

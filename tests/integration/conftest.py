@@ -17,7 +17,7 @@ ADMIN = ("admin", "Admin-12345")
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     saved = dict(os.environ)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
         os.environ.pop(key, None)
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",

@@ -27,7 +27,7 @@ KEY = "uploads/7/abc123/dir/clip one.mp4"
 @pytest.fixture(autouse=True)
 def signer_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Known credentials and bucket, no endpoint: presigning is local, no request is sent."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
