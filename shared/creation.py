@@ -29,6 +29,7 @@ from shared.errors import MediaError, NotFound
 from shared.frames import chunk_key, manifest_key
 from shared.jobs import create_jobs, delete_job_items, delete_jobs, plan_segments
 from shared.server import share_key
+from shared.steps import StepError, failure_message
 from shared.tables import TaskItem
 from shared.tasks import load_task
 
@@ -45,11 +46,6 @@ class Step(BaseModel):
 
 class ChunkStep(Step):
     chunk: int
-
-
-class StepError(BaseModel):
-    Error: str = "Error"
-    Cause: str | None = None
 
 
 class FailedStep(Step):
@@ -440,22 +436,6 @@ def mark_failed(task_id: int, data_id: int, execution: str, error: dict[str, Any
         condition=TaskItem.execution_name == execution,
     )
     return {"recorded": True, "message": message}
-
-
-def failure_message(error: dict[str, Any]) -> str:
-    """CVAT's "<ErrorType>: <text>\\n" from a Step Functions error (Error, Cause)."""
-    kind = str(error.get("Error") or "Error")
-    cause = error.get("Cause") or ""
-    try:
-        details = json.loads(cause)
-    except (TypeError, ValueError):
-        details = None
-    if isinstance(details, dict) and "errorMessage" in details:
-        kind = details.get("errorType") or kind
-        text = str(details["errorMessage"])
-    else:
-        text = str(cause) or "The task could not be created."
-    return f"{kind}: {text}\n"
 
 
 # ---------------------------------------------------------------- helpers

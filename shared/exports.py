@@ -24,11 +24,11 @@ from shared import aws, formats, storage, users
 from shared.annotations import Scope, labeled_data, merge_jobs, task_scope
 from shared.auth import Principal
 from shared.config import settings
-from shared.creation import failure_message
 from shared.errors import FormatDisabled, ValidationFailed
 from shared.formats.files import Archive
 from shared.formats.model import ExportContext, TaskMeta, frame_step, frames_of
 from shared.frames import chunk_key, load_manifest
+from shared.steps import refusal
 from shared.tables import JobItem, TaskItem, utcnow
 from shared.tasks import jobs_of, load_task
 
@@ -359,12 +359,9 @@ def _finish(task_id: int, record_name: str, key: str) -> None:
 def record_failure(task_id: int, record_name: str, work: str, error: dict[str, Any]) -> None:
     """Export, on failure: the reason, for the client's next request (400 when the task's
     annotations cannot be written in the format, 500 otherwise)."""
-    message = failure_message(error).strip()
-    kind = message.split(":", 1)[0]
     record = store.load_record(task_id, record_name)
     if record is not None:
-        status = 400 if kind == "FormatError" else 500
-        text = message.split(": ", 1)[1] if kind == "FormatError" else message
+        status, text = refusal(error)
         store.save_record(task_id, record_name, {**record, "state": "failed", "status": status, "message": text},
                           expires=_expires(record))
     with contextlib.suppress(Exception):

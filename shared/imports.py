@@ -21,12 +21,12 @@ from shared import annotations, aws, formats, storage
 from shared.annotations import Scope
 from shared.auth import Principal
 from shared.config import settings
-from shared.creation import failure_message
 from shared.errors import FormatDisabled, ValidationFailed
 from shared.exports import EXPIRY, Outcome, task_meta
 from shared.formats.files import ImportFile
 from shared.formats.model import FormatError, ImportContext, frames_of
 from shared.frames import load_manifest
+from shared.steps import refusal
 from shared.tables import utcnow
 from shared.tasks import jobs_of, load_task
 
@@ -159,13 +159,10 @@ def _text(body: Any) -> str:
 def record_failure(task_id: int, record_name: str, key: str, error: dict[str, Any]) -> None:
     """Import, on failure: the reason for the client's next PUT (400 for a file the format or
     the task refuses, 500 for anything else); the uploaded file goes."""
-    message = failure_message(error).strip()
-    kind, _, text = message.partition(": ")
     record = store.load_record(task_id, record_name)
     if record is not None:
-        refused = kind == "FormatError"
-        store.save_record(task_id, record_name, {**record, "state": "failed", "status": 400 if refused else 500,
-                                                 "message": text if refused else message},
+        status, text = refusal(error)
+        store.save_record(task_id, record_name, {**record, "state": "failed", "status": status, "message": text},
                           expires=datetime.fromisoformat(record["requested"]) + EXPIRY)
     folder = key.rsplit("/", 1)[0] + "/"
     storage.delete_prefix(folder)

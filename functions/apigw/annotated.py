@@ -6,10 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from apigw.app import json_response, redirect
+from apigw.app import body, json_response, principal, query, redirect
 from apigw.body import UploadedFile
-from shared import annotations
+from apigw.docs import answers
+from shared import annotations, imports
 from shared.exports import Outcome
+from shared.schemas import LabeledData
 
 # Lambda answers at most 6 MB; leave room for headers
 LARGEST_ANSWER = 5 * 1024 * 1024
@@ -45,3 +47,28 @@ def uploaded_file(fields: dict[str, Any]) -> tuple[str, bytes] | None:
     if isinstance(sent, UploadedFile):
         return sent.filename, sent.content
     return None
+
+
+# responses= of the PUT and PATCH routes of task and job annotations
+WRITE_DOCS = answers(200, LabeledData, "The saved objects, with ids, and the new version",
+                     _201={"description": "?upload= or ?format=: the document or file is applied"},
+                     _202={"description": "?upload= or ?format=: the document or file is being applied"},
+                     _405={"description": "format=: a format this server cannot read"},
+                     _400={"description": "Invalid annotations"}, _412={"description": "Changed since If-Match"},
+                     _413={"description": "Too large: use POST /api/v1/tasks/{id}/annotations/uploads"})
+
+
+def write(app: APIGatewayHttpResolver, scope: annotations.Scope, method: str, name: str) -> Response[Any]:
+    """PUT or PATCH of a task's or a job's annotations: an import (?format=), an uploaded
+    document (?upload=), or the LabeledData of the body."""
+    if method == "PUT" and query(app).get("format"):
+        fields = body(app, too_large=annotations.UPLOAD_HINT)
+        return outcome(imports.import_annotations(principal(app), scope, query(app), uploaded_file(fields)))
+    patch_action = action(app) if method == "PATCH" else None
+    upload_id = query(app).get("upload")
+    if upload_id:
+        status = annotations.apply_document(scope, upload_id, method, patch_action)
+        return Response(status_code=status, body="")
+    answer = annotations.write(scope, method, body(app, too_large=annotations.UPLOAD_HINT), action=patch_action,
+                               if_match=if_match(app))
+    return respond(answer, name=name)

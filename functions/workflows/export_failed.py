@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import creation, exports
+from shared import exports, steps
 from workflows import step
 
 
@@ -12,7 +12,7 @@ class Failed(BaseModel):
     task_id: int
     record: str
     work: str
-    error: creation.StepError
+    error: steps.StepError
 
 
 @step(Failed)

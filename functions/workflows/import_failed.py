@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared import creation, imports
+from shared import imports, steps
 from workflows import step
 
 
@@ -12,7 +12,7 @@ class Failed(BaseModel):
     task_id: int
     record: str
     key: str
-    error: creation.StepError
+    error: steps.StepError
 
 
 @step(Failed)
